@@ -1,0 +1,1 @@
+"""Authentication adapters: development header, JWT verification, AlgoREA thread tokens."""

@@ -1,0 +1,1 @@
+"""In-memory adapters: the fakes of the unit suite and the `memory` profile."""

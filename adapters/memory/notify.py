@@ -1,0 +1,39 @@
+"""In-process notifier: delivers publications to subscribers living in this process."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+
+from application.shared import Publication
+
+Listener = Callable[[Publication], None]
+
+
+class InProcessNotifier:
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self.published: list[Publication] = []
+        self.keep_history = False
+
+    def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners[topic].append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners.get(topic, []):
+                    self._listeners[topic].remove(listener)
+
+        return unsubscribe
+
+    def publish(self, publications: list[Publication]) -> None:
+        for publication in publications:
+            if self.keep_history:
+                self.published.append(publication)
+            with self._lock:
+                listeners = list(self._listeners.get(publication.topic, ()))
+            for listener in listeners:
+                listener(publication)

@@ -1,0 +1,1 @@
+"""Use cases, ports (typing.Protocol) and the unit of work. Imports the domain only."""

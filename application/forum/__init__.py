@@ -1,0 +1,1 @@
+"""Forum use cases and ports."""

@@ -1,0 +1,65 @@
+"""Follows: who keeps hearing about a thread, and for how long after it closes (DESIGN.md §2.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.ports import Follow, ForumUnitOfWork
+from application.shared import Actor
+from domain.forum.model import FOLLOW_EXPIRY_AFTER_CLOSE, StatusChange, ThreadKey
+
+
+@dataclass(frozen=True)
+class FollowState:
+    following: bool
+    expires_at: datetime | None = None
+
+
+def on_status_change(
+    uow: ForumUnitOfWork, change: StatusChange, key: ThreadKey, opener_id: int | None, now: datetime
+) -> None:
+    """Opening makes the participant and the opener followers and lifts expiries; closing sets them."""
+    if change.opened:
+        for follow in uow.follows.of_thread(key):
+            if follow.expires_at is not None:
+                uow.follows.put(replace(follow, expires_at=None))
+        for user_id in {key.participant_id, opener_id} - {None}:
+            uow.follows.put(Follow(key, user_id))
+    elif change.closed:
+        expiry = now + FOLLOW_EXPIRY_AFTER_CLOSE
+        for follow in uow.follows.of_thread(key):
+            if follow.active(now):
+                uow.follows.put(replace(follow, expires_at=expiry))
+
+
+def ensure_following(uow: ForumUnitOfWork, key: ThreadKey, user_id: int, now: datetime) -> None:
+    current = uow.follows.get(key, user_id)
+    if current is None or not current.active(now):
+        uow.follows.put(Follow(key, user_id))
+
+
+def get_follow(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
+    with deps.uow() as uow:
+        require_read(deps, actor, load_thread(uow.threads, key))
+        follow = uow.follows.get(key, actor.user_id)
+        if follow is None or not follow.active(deps.now()):
+            return FollowState(False)
+        return FollowState(True, follow.expires_at)
+
+
+def follow_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
+    with deps.uow() as uow:
+        require_read(deps, actor, load_thread(uow.threads, key))
+        uow.follows.put(Follow(key, actor.user_id))
+        uow.commit()
+    return FollowState(True)
+
+
+def unfollow_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
+    with deps.uow() as uow:
+        require_read(deps, actor, load_thread(uow.threads, key))
+        uow.follows.delete(key, actor.user_id)
+        uow.commit()
+    return FollowState(False)

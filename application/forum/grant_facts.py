@@ -1,0 +1,65 @@
+"""Turn raw permission facts (AlgoREA's simplified schema) into `Grants`.
+
+Adapters fetch the facts (memory dicts, SQL tables); this one function decides what they mean,
+so every adapter of the permissions port agrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from domain.forum.model import ThreadKey
+from domain.forum.policy import Grants, ViewLevel, WatchLevel
+
+
+@dataclass(frozen=True)
+class ItemPermission:
+    group_id: int
+    item_id: int
+    can_view: ViewLevel = ViewLevel.NONE
+    can_watch: WatchLevel = WatchLevel.NONE
+    can_request_help_to: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class GrantFacts:
+    """What the permissions tables say about one user, one thread and its groups."""
+
+    user_ancestors: frozenset[int]
+    participant_ancestors: frozenset[int]
+    user_item_permissions: tuple[ItemPermission, ...]
+    participant_item_permissions: tuple[ItemPermission, ...]
+    managed_groups: frozenset[int] = field(default_factory=frozenset)
+    user_validated: bool = False
+    requested_helper_ancestors: frozenset[int] = field(default_factory=frozenset)
+
+
+def decide_grants(
+    facts: GrantFacts, user_id: int, key: ThreadKey, helper_group_id: int | None, requested_helper: int | None
+) -> Grants:
+    view = max((p.can_view for p in facts.user_item_permissions), default=ViewLevel.NONE)
+    watch = max((p.can_watch for p in facts.user_item_permissions), default=WatchLevel.NONE)
+    help_targets = {g for p in facts.participant_item_permissions for g in p.can_request_help_to}
+    return Grants(
+        can_view=view,
+        can_watch=watch,
+        can_watch_members=bool(facts.managed_groups & facts.participant_ancestors),
+        is_participant=key.participant_id in facts.user_ancestors,
+        is_helper_group_member=helper_group_id is not None and helper_group_id in facts.user_ancestors,
+        validated=facts.user_validated,
+        can_request_help_to=requested_helper is not None
+        and bool(help_targets & (facts.requested_helper_ancestors | {requested_helper})),
+    )
+
+
+def closure(start: int, edges: Mapping[int, Iterable[int]]) -> frozenset[int]:
+    """`start` and everything reachable from it along `edges` (child -> parents, or the reverse)."""
+    seen = {start}
+    todo = [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return frozenset(seen)

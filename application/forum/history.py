@@ -1,0 +1,32 @@
+"""Use cases on the event history: read it after a cursor, and record the task platform's events."""
+
+from __future__ import annotations
+
+from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.topics import event_publication
+from application.shared import Actor
+from domain.forum.events import TASK_EVENT_TYPES, StoredEvent, ThreadEvent
+from domain.forum.model import ThreadKey
+from domain.shared import Cursor, Forbidden, InvalidRequest
+
+TASK_EVENTS_SCOPE = "forum:events"
+
+
+def list_events(deps: ForumDeps, actor: Actor, key: ThreadKey, after: Cursor | None, limit: int) -> list[StoredEvent]:
+    """Events oldest first after a cursor; resuming from the last cursor gives exactly the later ones."""
+    with deps.uow() as uow:
+        require_read(deps, actor, load_thread(uow.threads, key))
+        return uow.events.after(key, after.seq if after else 0, limit)
+
+
+def record_task_event(deps: ForumDeps, actor: Actor, event: ThreadEvent) -> StoredEvent:
+    """Attempts, submissions and grades come from the task platform, never from a user's token."""
+    if not actor.has_scope(TASK_EVENTS_SCOPE):
+        raise Forbidden("a service token with the forum:events scope is required")
+    if event.type not in TASK_EVENT_TYPES:
+        raise InvalidRequest("not a task event", {"type": ["must be attempt_started, submission or grade_updated"]})
+    with deps.uow() as uow:
+        stored = uow.events.append(event)
+        uow.queue(event_publication(stored))
+        uow.commit()
+        return stored

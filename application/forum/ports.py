@@ -1,0 +1,133 @@
+"""Ports of the forum context. Adapters in adapters/{memory,sql,dynamodb}/forum implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from application.shared import Publication
+from domain.forum.events import EventType, StoredEvent, ThreadEvent
+from domain.forum.model import Thread, ThreadKey, ThreadStatus
+from domain.forum.policy import Grants
+
+
+@dataclass(frozen=True)
+class ThreadListQuery:
+    """Threads ordered by latest_update_at descending, then key descending, resumed after `after`.
+
+    Exactly one of `participant_ids` / `helper_group_id` selects the threads.
+    """
+
+    participant_ids: tuple[int, ...] | None = None
+    helper_group_id: int | None = None
+    item_id: int | None = None
+    status: ThreadStatus | None = None
+    latest_update_gt: datetime | None = None
+    after: tuple[datetime, ThreadKey] | None = None
+    limit: int = 20
+
+
+class ThreadRepository(Protocol):
+    def get(self, key: ThreadKey) -> Thread | None: ...
+
+    def save(self, thread: Thread) -> None: ...
+
+    def list(self, query: ThreadListQuery) -> list[Thread]: ...
+
+
+class MessageUuidTaken(Exception):
+    """Raised by `EventStore.append` when the thread already has a message with this uuid."""
+
+
+class EventStore(Protocol):
+    """Append-only, totally ordered per thread. Sequence numbers start at 1 and have no gaps."""
+
+    def append(self, event: ThreadEvent) -> StoredEvent: ...
+
+    def after(self, key: ThreadKey, after_seq: int, limit: int) -> list[StoredEvent]:
+        """Events with seq > after_seq, oldest first."""
+        ...
+
+    def before(
+        self, key: ThreadKey, before_seq: int | None, limit: int, types: frozenset[EventType] | None = None
+    ) -> list[StoredEvent]:
+        """Events with seq < before_seq (or the newest when None), newest first."""
+        ...
+
+    def find_message(self, key: ThreadKey, uuid: str) -> StoredEvent | None: ...
+
+    def replace_message(self, event: StoredEvent) -> None:
+        """Store the current state of a message (edited text, deletion) in place of the old one."""
+        ...
+
+
+@dataclass(frozen=True)
+class Follow:
+    key: ThreadKey
+    user_id: int
+    expires_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+class FollowStore(Protocol):
+    def get(self, key: ThreadKey, user_id: int) -> Follow | None: ...
+
+    def put(self, follow: Follow) -> None: ...
+
+    def delete(self, key: ThreadKey, user_id: int) -> None: ...
+
+    def of_thread(self, key: ThreadKey) -> list[Follow]: ...
+
+
+@dataclass(frozen=True)
+class ReadMarker:
+    """How far a user has read a thread: the message count they had seen, and the last cursor."""
+
+    key: ThreadKey
+    user_id: int
+    seen_message_count: int
+    last_seq: int
+
+
+class ReadMarkerStore(Protocol):
+    def get(self, key: ThreadKey, user_id: int) -> ReadMarker | None: ...
+
+    def put(self, marker: ReadMarker) -> None: ...
+
+
+class Permissions(Protocol):
+    """The grants of one user on one thread (DESIGN.md §2.1), from Parley's tables or AlgoREA tokens."""
+
+    def grants(
+        self, user_id: int, key: ThreadKey, helper_group_id: int | None, requested_helper_group_id: int | None = None
+    ) -> Grants: ...
+
+    def user_group_ids(self, user_id: int) -> tuple[int, ...]:
+        """The user's own group and every team they belong to (for 'threads that are mine')."""
+        ...
+
+    def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
+        """A group and every group under it (for 'threads of the groups I watch')."""
+        ...
+
+
+class ForumUnitOfWork(Protocol):
+    threads: ThreadRepository
+    events: EventStore
+    follows: FollowStore
+    read_markers: ReadMarkerStore
+
+    def __enter__(self) -> ForumUnitOfWork: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def queue(self, publication: Publication) -> None:
+        """Queue a publication for live delivery once (and only if) the transaction commits."""
+        ...

@@ -1,0 +1,133 @@
+"""Use cases on threads: read one, update it (status machine + rights), list them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from application.forum.deps import ForumDeps, load_thread, require_read, user_grants
+from application.forum.follows import on_status_change
+from application.forum.ports import ForumUnitOfWork, ThreadListQuery
+from application.forum.topics import event_publication
+from application.shared import Actor
+from domain.forum.events import status_events
+from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
+from domain.forum.policy import Grants, can_read, can_write, check_update
+from domain.shared import InvalidRequest
+
+LIST_BATCH = 50
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """A thread as one user sees it."""
+
+    thread: Thread
+    can_write: bool
+    unread_count: int | None = None
+
+
+def get_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> ThreadView:
+    with deps.uow() as uow:
+        thread = load_thread(uow.threads, key)
+        grants = require_read(deps, actor, thread)
+        return _view(uow, actor, thread, grants)
+
+
+def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadUpdate) -> ThreadView:
+    now = deps.now()
+    with deps.uow() as uow:
+        thread = load_thread(uow.threads, key)
+        grants = user_grants(deps, actor, thread, update.helper_group_id)
+        check_update(grants, thread, update)
+        updated, change = thread.apply(update, now)
+        uow.threads.save(updated)
+        for event in status_events(key, actor.user_id, change.before, change.after, now):
+            uow.queue(event_publication(uow.events.append(event)))
+        on_status_change(uow, change, key, actor.user_id, now)
+        uow.commit()
+        return ThreadView(updated, can_write(grants, updated))
+
+
+@dataclass(frozen=True)
+class ThreadSelection:
+    """Which threads to list: exactly one of the three ways AlgoREA's thread list offers."""
+
+    is_mine: bool = False
+    watched_group_id: int | None = None
+    helper_group_id: int | None = None
+
+    def validate(self) -> None:
+        chosen = sum([self.is_mine, self.watched_group_id is not None, self.helper_group_id is not None])
+        if chosen != 1:
+            raise InvalidRequest(
+                "choose which threads to list",
+                {"is_mine": ["give exactly one of is_mine=1, watched_group_id, helper_group_id"]},
+            )
+
+
+@dataclass(frozen=True)
+class ThreadFilters:
+    item_id: int | None = None
+    status: ThreadStatus | None = None
+    latest_update_gt: datetime | None = None
+
+
+def list_threads(
+    deps: ForumDeps,
+    actor: Actor,
+    selection: ThreadSelection,
+    filters: ThreadFilters,
+    limit: int,
+    after: tuple[datetime, ThreadKey] | None = None,
+) -> list[ThreadView]:
+    """Threads the user may read, newest update first, resumed after a keyset position.
+
+    Rows the user may not read are skipped while filling the page, so a page never leaks a
+    thread and is only short at the end of the list.
+    """
+    selection.validate()
+    query = ThreadListQuery(
+        participant_ids=_participants(deps, actor, selection),
+        helper_group_id=selection.helper_group_id,
+        item_id=filters.item_id,
+        status=filters.status,
+        latest_update_gt=filters.latest_update_gt,
+        after=after,
+        limit=max(limit, LIST_BATCH),
+    )
+    now = deps.now()
+    views: list[ThreadView] = []
+    with deps.uow() as uow:
+        while len(views) < limit:
+            batch = uow.threads.list(query)
+            for thread in batch:
+                grants = user_grants(deps, actor, thread)
+                if can_read(grants, thread, now):
+                    views.append(_view(uow, actor, thread, grants))
+                    if len(views) == limit:
+                        break
+            if len(batch) < query.limit:
+                break
+            last = batch[-1]
+            query = replace(query, after=(last.latest_update_at, last.key))
+    return views
+
+
+def _participants(deps: ForumDeps, actor: Actor, selection: ThreadSelection) -> tuple[int, ...] | None:
+    if actor.user_id is None:
+        return ()
+    if selection.is_mine:
+        return deps.permissions.user_group_ids(actor.user_id)
+    if selection.watched_group_id is not None:
+        return deps.permissions.group_and_descendants(selection.watched_group_id)
+    return None
+
+
+def _view(uow: ForumUnitOfWork, actor: Actor, thread: Thread, grants: Grants) -> ThreadView:
+    unread = None
+    if actor.user_id is not None and thread.status != ThreadStatus.NOT_STARTED:
+        marker = uow.read_markers.get(thread.key, actor.user_id)
+        seen = marker.seen_message_count if marker else 0
+        unread = max(thread.message_count - seen, 0)
+    return ThreadView(thread, can_write(grants, thread), unread)

@@ -1,0 +1,55 @@
+"""The unit-of-work base: commits, rolls back, and hands stored events to the notifier after commit."""
+
+from __future__ import annotations
+
+from application.shared import Notifier, Publication
+
+
+class UnitOfWorkBase:
+    """Adapters subclass this and implement `_begin`, `_commit` and `_rollback`.
+
+    Publications queued during the transaction are sent only after `_commit` returns, so a
+    subscriber never sees an event that was not stored (cosmicpython's collect_new_events idea).
+    """
+
+    def __init__(self, notifier: Notifier):
+        self._notifier = notifier
+        self._pending: list[Publication] = []
+        self._committed = False
+
+    def __enter__(self):
+        self._pending = []
+        self._committed = False
+        self._begin()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._committed:
+            self._rollback()
+        self._end()
+
+    def commit(self) -> None:
+        self._commit()
+        self._committed = True
+        pending, self._pending = self._pending, []
+        if pending:
+            self._notifier.publish(pending)
+
+    def rollback(self) -> None:
+        self._pending = []
+        self._rollback()
+
+    def queue(self, publication: Publication) -> None:
+        self._pending.append(publication)
+
+    def _begin(self) -> None:
+        """Start a transaction."""
+
+    def _end(self) -> None:
+        """Release what `_begin` took (connections, locks), after commit or rollback."""
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Ways in: http/ (Flask), ws/ (flask-sock), cli/. Thin: parse, call a use case, render."""

@@ -1,0 +1,1 @@
+"""Shared fixtures. Real servers (PostgreSQL, DynamoDB Local, Redis) live in tests/support/servers.py."""
