@@ -55,7 +55,9 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
 
 
 def _same_post(existing: StoredEvent, actor: Actor, text: str) -> StoredEvent:
-    if existing.user_id != actor.user_id or existing.data.get("original_text", existing.data.get("text")) != text:
+    """A retry must come from the same author with the same text (compared with the text first posted)."""
+    first_text = existing.data.get("original_text", existing.data.get("text"))
+    if existing.user_id != actor.user_id or (first_text is not None and first_text != text):
         raise Conflict("uuid already used for another message", {"uuid": ["already used in this thread"]})
     return existing
 
@@ -90,7 +92,7 @@ def delete_message(deps: ForumDeps, actor: Actor, key: ThreadKey, uuid: str) -> 
         is_author = message.user_id == actor.user_id and can_write(grants, thread)
         if not (is_author or can_moderate(grants)):
             raise Forbidden()
-        data = {k: v for k, v in message.data.items() if k not in ("text", "original_text")}
+        data = {k: v for k, v in message.data.items() if k not in ("text", "original_text", "edited_at")}
         uow.events.replace_message(replace(message, data={**data, "deleted": True}))
         uow.queue(event_publication(uow.events.append(ev.message_deleted(key, actor.user_id, uuid, now))))
         uow.commit()

@@ -13,6 +13,8 @@ from domain.shared import Cursor, InvalidValue, rfc3339
 
 MAX_MESSAGE_CHARS = 4000
 MAX_UUID_CHARS = 64
+# Kept with a message so a retried post can be recognised after an edit; never shown to clients.
+PRIVATE_FIELDS = frozenset({"original_text"})
 
 
 class EventType(enum.StrEnum):
@@ -73,6 +75,8 @@ class StoredEvent(ThreadEvent):
             "participant_id": str(self.key.participant_id),
         }
         for name, value in self.data.items():
+            if name in PRIVATE_FIELDS:
+                continue
             body[name] = str(value) if name.endswith("_id") and value is not None else value
         return body
 

@@ -126,6 +126,13 @@ def validate_update(thread: Thread, update: ThreadUpdate) -> None:
         raise InvalidRequest(
             "invalid status", {"status": ["must be one of " + ", ".join(sorted(STORED_STATUSES))]}
         )
+    if update.message_count is not None and update.message_count < 0:
+        raise InvalidRequest("invalid message_count", {"message_count": ["must be >= 0"]})
+    if update.message_count is not None and update.message_count_increment is not None:
+        raise InvalidRequest(
+            "conflicting fields",
+            {"message_count": ["must not be given together with message_count_increment"]},
+        )
     target = update.status or thread.status
     if target.is_open and not thread.is_open and update.helper_group_id is None:
         raise InvalidRequest(
@@ -138,10 +145,3 @@ def validate_update(thread: Thread, update: ThreadUpdate) -> None:
         )
     if update.status is None and thread.status == ThreadStatus.NOT_STARTED:
         raise InvalidRequest("status is required", {"status": ["required to start a thread"]})
-    if update.message_count is not None and update.message_count < 0:
-        raise InvalidRequest("invalid message_count", {"message_count": ["must be >= 0"]})
-    if update.message_count is not None and update.message_count_increment is not None:
-        raise InvalidRequest(
-            "conflicting fields",
-            {"message_count": ["must not be given together with message_count_increment"]},
-        )
