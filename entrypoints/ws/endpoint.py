@@ -1,0 +1,101 @@
+"""The `/ws` route: authenticate, then read frames until the client goes away."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from dependency_injector.wiring import Provide, inject
+from flask import request
+
+from application.forum.deps import ForumDeps
+from application.shared import Authenticator, Unauthenticated
+from entrypoints.ws import sock
+from entrypoints.ws.connection import Connection
+from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+AUTH_FRAME_WAIT_SECONDS = 10
+IDLE_CHECK_SECONDS = 30
+
+
+@sock.route("/ws")
+@inject
+def forum_socket(
+    ws,
+    forum: ForumDeps = Provide["forum"],
+    hub: Any = Provide["hub"],
+    authenticator: Authenticator = Provide["authenticator"],
+):
+    conn = Connection(ws)
+    try:
+        conn.actor = _authenticate(ws, authenticator)
+    except Unauthenticated as err:
+        conn.send(error_frame(None, "unauthenticated", err.message))
+        conn.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
+        conn.wait_flushed(timeout=2)
+        return
+    conn.send({"type": "ready", "user_id": None if conn.actor.user_id is None else str(conn.actor.user_id)})
+    session = Session(conn, forum, hub)
+    try:
+        _serve(ws, session)
+    finally:
+        conn.close(flush=False)
+
+
+def _serve(ws, session: Session) -> None:
+    conn = session.conn
+    while not conn.closed:
+        raw = ws.receive(timeout=IDLE_CHECK_SECONDS)
+        for sub in conn.drop_expired():
+            conn.send({"type": "expired", "id": sub.id})
+        if raw is None:
+            continue
+        conn.renew_all()
+        try:
+            frame = _parse(raw)
+        except BadFrame as err:
+            conn.send(error_frame(None, "bad_request", str(err)))
+            continue
+        dispatch(session, frame)
+
+
+def _parse(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, bytes) or len(raw) > MAX_FRAME_CHARS:
+        raise BadFrame("frames are JSON text of at most 16 KiB")
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        raise BadFrame("frame is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise BadFrame("frame must be a JSON object")
+    return frame
+
+
+def _authenticate(ws, authenticator: Authenticator):
+    """The token comes as ?token= (browsers cannot set headers on a websocket) or a first auth frame."""
+    token = request.args.get("token")
+    dev_user = request.args.get("user")
+    if token is None and dev_user is None:
+        token = _auth_frame_token(ws)
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if dev_user is not None:
+        headers["X-Parley-User"] = dev_user
+    return authenticator.authenticate(headers)
+
+
+def _auth_frame_token(ws) -> str:
+    raw = ws.receive(timeout=AUTH_FRAME_WAIT_SECONDS)
+    try:
+        frame = _parse(raw) if raw is not None else {}
+    except BadFrame:
+        frame = {}
+    token = frame.get("token") if frame.get("action") == "auth" else None
+    if not isinstance(token, str):
+        raise Unauthenticated("send ?token= or a first frame {\"action\": \"auth\", \"token\": …}")
+    return token

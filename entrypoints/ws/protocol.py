@@ -1,0 +1,136 @@
+"""Frame handling, table-driven: action -> handler (DESIGN.md §4.2).
+
+A compatibility layer for AlgoREA's front end (`forum.subscribe`, `heartbeat`, …) adds its own
+entries to `HANDLERS` without touching these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from application.forum import live
+from application.forum.deps import ForumDeps
+from application.forum.topics import thread_topic
+from domain.forum.model import ThreadKey
+from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
+from entrypoints.ws.connection import Connection, Subscription
+
+MAX_FRAME_CHARS = 16 * 1024
+
+
+@dataclass
+class Session:
+    """What a frame handler may use: the connection, the forum use cases and the live hub."""
+
+    conn: Connection
+    forum: ForumDeps
+    hub: Any
+
+
+class BadFrame(Exception):
+    def __init__(self, message: str, frame_id: Any = None):
+        super().__init__(message)
+        self.frame_id = frame_id
+
+
+def error_frame(frame_id: Any, code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "id": frame_id, "code": code, "message": message}
+
+
+def handle_ping(session: Session, frame: dict[str, Any]) -> None:
+    session.conn.send({"type": "pong", "id": frame.get("id")})
+
+
+def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
+    key = _thread_key(frame)
+    removed = session.conn.remove(thread_topic(key))
+    session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
+
+
+def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
+    conn, frame_id = session.conn, frame.get("id")
+    key = _thread_key(frame)
+    since = _since(frame)
+    live.authorize_subscription(session.forum, conn.actor, key)
+    topic = thread_topic(key)
+    conn.remove(topic)  # subscribing twice replaces the first subscription
+    sub = Subscription(conn, frame_id, topic)
+    sub.unsubscribe = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
+    conn.subscriptions[topic] = sub
+    if since is None:
+        pages = [live.newest_history(session.forum, key)]
+    else:
+        pages = live.missed_since(session.forum, key, since)
+    cursors = _send_history(conn, frame_id, pages, since)
+    sub.primed(cursors)
+
+
+def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None) -> list[str]:
+    """The first page rides in the `subscribed` reply; further missed events follow as event frames."""
+    cursors: list[str] = []
+    first = True
+    for page in pages:
+        events = [e.to_public() for e in page]
+        cursors += [e["cursor"] for e in events]
+        if first:
+            last = cursors[-1] if cursors else (since.encode() if since else None)
+            conn.send({"type": "subscribed", "id": frame_id, "events": events, "cursor": last})
+            first = False
+        else:
+            for event in events:
+                conn.send({"type": "event", "topic": "forum.thread", "event": event})
+    if first:
+        conn.send({"type": "subscribed", "id": frame_id, "events": [], "cursor": since.encode() if since else None})
+    return cursors
+
+
+def _thread_key(frame: dict[str, Any]) -> ThreadKey:
+    if frame.get("topic", "forum.thread") != "forum.thread":
+        raise BadFrame("unknown topic", frame.get("id"))
+    try:
+        return ThreadKey(
+            parse_id(frame.get("item_id"), "item_id"), parse_id(frame.get("participant_id"), "participant_id")
+        )
+    except DomainError as err:
+        raise BadFrame(err.message, frame.get("id")) from None
+
+
+def _since(frame: dict[str, Any]) -> Cursor | None:
+    raw = frame.get("since")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise BadFrame("since must be a cursor string", frame.get("id"))
+    try:
+        return Cursor.decode(raw, "since")
+    except DomainError:
+        raise BadFrame("malformed cursor", frame.get("id")) from None
+
+
+Handler = Callable[[Session, dict[str, Any]], None]
+
+HANDLERS: dict[str, Handler] = {
+    "subscribe": handle_subscribe,
+    "unsubscribe": handle_unsubscribe,
+    "ping": handle_ping,
+}
+
+
+def dispatch(session: Session, frame: dict[str, Any]) -> None:
+    """Run one frame's handler; every failure becomes an error frame and the connection stays."""
+    frame_id = frame.get("id")
+    handler = HANDLERS.get(frame.get("action"))
+    try:
+        if handler is None:
+            raise BadFrame(f"unknown action {frame.get('action')!r}", frame_id)
+        handler(session, frame)
+    except BadFrame as err:
+        session.conn.send(error_frame(err.frame_id, "bad_request", str(err)))
+    except Forbidden as err:
+        session.conn.send(error_frame(frame_id, "forbidden", err.message))
+    except NotFound as err:
+        session.conn.send(error_frame(frame_id, "not_found", err.message))
+    except DomainError as err:
+        session.conn.send(error_frame(frame_id, "bad_request", err.message))
