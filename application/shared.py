@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,11 +21,31 @@ class SystemClock:
 
 
 @dataclass(frozen=True)
+class ThreadClaims:
+    """What a trusted issuer's thread token (AlgoREA's, or Parley's own) says about one user on one thread.
+
+    The issuer already applied the rules, so for that thread these claims are the decision.
+    """
+
+    item_id: int
+    participant_id: int
+    user_id: int
+    is_mine: bool
+    can_watch: bool
+    can_write: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Actor:
-    """Who is calling: a user, or a service acting with scopes (task platform events)."""
+    """Who is calling: a user, or a service acting with scopes (task platform events).
+
+    `thread_claims` is set when the credential was a thread token: it speaks for that thread only.
+    """
 
     user_id: int | None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    thread_claims: ThreadClaims | None = None
 
     @property
     def is_user(self) -> bool:
@@ -36,10 +57,24 @@ class Actor:
 
 @dataclass(frozen=True)
 class Publication:
-    """One message for live delivery: a topic (such as a thread) and a JSON-friendly payload."""
+    """One message for live delivery: a topic (such as a thread) and a JSON-friendly payload.
+
+    `frame()` is the websocket frame, encoded once however many subscribers receive it.
+    """
 
     topic: str
     payload: dict[str, Any]
+    _frame: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def frame(self) -> str:
+        if not self._frame:
+            self._frame.append(json.dumps({"type": "event", **self.payload}, separators=(",", ":")))
+        return self._frame[0]
+
+    @property
+    def cursor(self) -> str | None:
+        event = self.payload.get("event")
+        return event.get("cursor") if isinstance(event, dict) else None
 
 
 class Notifier(Protocol):
@@ -69,3 +104,15 @@ class Authenticator(Protocol):
     """Turns request credentials (HTTP headers, or a websocket's token) into an Actor."""
 
     def authenticate(self, headers: Mapping[str, str]) -> Actor: ...
+
+
+class HealthCheck(Protocol):
+    """One backend the service needs, probed by /readyz.
+
+    `check()` returns when the backend answers and raises (any exception) when it does not; it must
+    give up on its own within a second or two (the adapter's connect and read timeouts).
+    """
+
+    name: str
+
+    def check(self) -> None: ...

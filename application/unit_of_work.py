@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from application.shared import Notifier, Publication
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWorkBase:
@@ -33,7 +37,17 @@ class UnitOfWorkBase:
         self._committed = True
         pending, self._pending = self._pending, []
         if pending:
+            self._publish(pending)
+
+    def _publish(self, pending: list[Publication]) -> None:
+        """The data is committed; failing live delivery must not turn that into an error.
+
+        Subscribers that miss a publication catch up from their last cursor.
+        """
+        try:
             self._notifier.publish(pending)
+        except Exception:
+            log.warning("live delivery failed after commit", exc_info=True)
 
     def rollback(self) -> None:
         self._pending = []

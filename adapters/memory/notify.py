@@ -17,6 +17,12 @@ class InProcessNotifier:
         self._lock = threading.Lock()
         self.published: list[Publication] = []
         self.keep_history = False
+        # Called with each batch before delivery (metrics); adapters stay free of entrypoint code.
+        self.observers: list[Callable[[list[Publication]], None]] = []
+
+    def listener_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._listeners.values())
 
     def subscribe(self, topic: str, listener: Listener) -> Callable[[], None]:
         with self._lock:
@@ -30,6 +36,8 @@ class InProcessNotifier:
         return unsubscribe
 
     def publish(self, publications: list[Publication]) -> None:
+        for observe in self.observers:
+            observe(publications)
         for publication in publications:
             if self.keep_history:
                 self.published.append(publication)

@@ -6,8 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.forum.grant_facts import grants_from_thread_claims
+from application.forum.notifications import NotificationStore, SubscriptionStore
 from application.forum.ports import ForumUnitOfWork, Permissions, ThreadRepository
-from application.shared import Actor, Clock
+from application.forum.thread_token import NoThreadTokens, ThreadTokenIssuer
+from application.shared import Actor, Clock, Notifier
 from domain.forum.model import Thread, ThreadKey
 from domain.forum.policy import Grants, can_read
 from domain.shared import Forbidden
@@ -18,6 +21,11 @@ class ForumDeps:
     uow: Callable[[], ForumUnitOfWork]
     permissions: Permissions
     clock: Clock
+    thread_tokens: ThreadTokenIssuer = NoThreadTokens()
+    # Live side: who watches which thread, and where followers' notifications go (None: off).
+    subscriptions: SubscriptionStore | None = None
+    notifications: NotificationStore | None = None
+    notifier: Notifier | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -31,6 +39,9 @@ def load_thread(threads: ThreadRepository, key: ThreadKey) -> Thread:
 def user_grants(deps: ForumDeps, actor: Actor, thread: Thread, requested_helper: int | None = None) -> Grants:
     if actor.user_id is None:
         raise Forbidden()
+    if actor.thread_claims is not None:
+        # A thread token is the credential: its issuer decided, and the tables are not asked.
+        return grants_from_thread_claims(actor.thread_claims, thread.key)
     return deps.permissions.grants(actor.user_id, thread.key, thread.helper_group_id, requested_helper)
 
 

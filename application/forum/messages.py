@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from application.forum.deps import ForumDeps, load_thread, require_read
 from application.forum.follows import ensure_following
+from application.forum.notifications import notify_followers
 from application.forum.ports import MessageUuidTaken, ReadMarker
-from application.forum.topics import event_publication
+from application.forum.topics import event_publication, thread_topic
 from application.shared import Actor
 from domain.forum import events as ev
 from domain.forum.events import EventType, StoredEvent
@@ -16,6 +18,7 @@ from domain.forum.policy import can_moderate, can_write
 from domain.shared import Conflict, Cursor, Forbidden, NotFound, rfc3339
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE})
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,22 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
         ensure_following(uow, key, actor.user_id, now)
         uow.queue(event_publication(stored))
         uow.commit()
-        return PostResult(stored, created=True)
+    _notify_followers(deps, stored)
+    return PostResult(stored, created=True)
+
+
+def _notify_followers(deps: ForumDeps, message: StoredEvent) -> None:
+    """After the commit: the message is safe whatever happens here."""
+    if deps.notifications is None or deps.subscriptions is None or deps.notifier is None:
+        return
+    now = deps.now()
+    try:
+        with deps.uow() as uow:
+            followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
+        watching = {s.user_id for s in deps.subscriptions.of_topic(thread_topic(message.key), now) if s.user_id}
+        notify_followers(message, followers, watching, deps.notifications, deps.notifier, now)
+    except Exception:
+        log.warning("could not notify the followers of a thread", exc_info=True)
 
 
 def _same_post(existing: StoredEvent, actor: Actor, text: str) -> StoredEvent:

@@ -8,6 +8,7 @@ from datetime import datetime
 from application.forum.deps import ForumDeps, load_thread, require_read, user_grants
 from application.forum.follows import on_status_change
 from application.forum.ports import ForumUnitOfWork, ThreadListQuery
+from application.forum.thread_token import thread_claims_for
 from application.forum.topics import event_publication
 from application.shared import Actor
 from domain.forum.events import status_events
@@ -25,13 +26,18 @@ class ThreadView:
     thread: Thread
     can_write: bool
     unread_count: int | None = None
+    token: str | None = None
+    # False when the user changed a thread they may not read (setting its current status again):
+    # they get the outcome, not the thread's details.
+    visible: bool = True
 
 
 def get_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> ThreadView:
     with deps.uow() as uow:
         thread = load_thread(uow.threads, key)
         grants = require_read(deps, actor, thread)
-        return _view(uow, actor, thread, grants)
+        view = _view(uow, actor, thread, grants)
+    return replace(view, token=_thread_token(deps, actor, thread, grants))
 
 
 def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadUpdate) -> ThreadView:
@@ -46,7 +52,14 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
             uow.queue(event_publication(uow.events.append(event)))
         on_status_change(uow, change, key, actor.user_id, now)
         uow.commit()
-        return ThreadView(updated, can_write(grants, updated))
+    if not can_read(grants, updated, now):
+        return ThreadView(updated, False, visible=False)
+    return ThreadView(updated, can_write(grants, updated), token=_thread_token(deps, actor, updated, grants))
+
+
+def _thread_token(deps: ForumDeps, actor: Actor, thread: Thread, grants: Grants) -> str | None:
+    """Signed after the unit of work ends: signing takes a while and needs no lock."""
+    return deps.thread_tokens.issue(thread_claims_for(actor, thread, grants, deps.now()))
 
 
 @dataclass(frozen=True)

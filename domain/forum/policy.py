@@ -44,6 +44,8 @@ class Grants:
     is_helper_group_member: bool = False
     validated: bool = False
     can_request_help_to: bool = False
+    # A trusted issuer (an AlgoREA thread token) already decided write rights; None: decide from the facts.
+    write_decided: bool | None = None
 
 
 NO_GRANTS = Grants()
@@ -74,6 +76,8 @@ def can_read(g: Grants, thread: Thread, now: datetime) -> bool:
 def can_write(g: Grants, thread: Thread) -> bool:
     if not (can_view_content(g) and thread.is_open):
         return False
+    if g.write_decided is not None:
+        return g.write_decided
     if g.is_participant or is_watcher(g):
         return True
     return g.is_helper_group_member and (
@@ -98,13 +102,13 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
             "invalid helper group",
             {"helper_group_id": ["the participant may not request help from this group"]},
         )
-    if update.status is None or update.status == thread.status:
-        if g.is_participant and update.status is not None:
-            return
-        if update.status is not None and _only_status(update):
-            return
+    if update.status is None:
         if not can_write(g, thread):
             raise Forbidden()
+        return
+    if update.status == thread.status:
+        # Setting the current status again is allowed to anyone past step 1, whatever else the body
+        # carries (DESIGN.md §2.1 step 3, as AlgoREA's userCanChangeThreadStatus does).
         return
     if g.is_participant:
         return
@@ -114,6 +118,3 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
         return
     raise Forbidden()
 
-
-def _only_status(update: ThreadUpdate) -> bool:
-    return update.helper_group_id is None and update.message_count is None and update.message_count_increment is None

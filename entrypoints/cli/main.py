@@ -3,18 +3,177 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 
 Command = Callable[[argparse.Namespace], int]
 
 
+class _RedactQueryStrings(logging.Filter):
+    """Werkzeug's access log prints request lines, and websocket tokens travel in the query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.args = tuple(_strip_query(a) if isinstance(a, str) else a for a in (record.args or ()))
+        return True
+
+
+def _strip_query(text: str) -> str:
+    return re.sub(r"\?[^ \"]*", "?…", text)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from entrypoints.http.app import create_app
 
+    logging.getLogger("werkzeug").addFilter(_RedactQueryStrings())
     app = create_app()
     print(f"Parley on http://{args.host}:{args.port} (development server)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
+    return 0
+
+
+def _duration(text: str):
+    """'3600', '90s', '30m', '12h' or '7d' as a timedelta."""
+    from datetime import timedelta
+
+    match = re.fullmatch(r"(\d+)([smhd]?)", text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError("a positive duration such as 3600, 30m, 12h or 7d")
+    unit = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
+def _user_id(text: str) -> int:
+    from domain.shared import DomainError, parse_id
+
+    try:
+        return parse_id(text, "user")
+    except DomainError:
+        raise argparse.ArgumentTypeError("a positive 64-bit integer") from None
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a development JWT signed with the configured PARLEY_JWT_SECRET or PARLEY_JWT_PRIVATE_KEY_FILE."""
+    from container import Container, settings_from_env
+
+    scopes = tuple(dict.fromkeys(s for group in args.scope for s in group.split()))
+    if args.user is None and not scopes:
+        print("parley token: give --user, --scope, or both", file=sys.stderr)
+        return 2
+    container = Container()
+    try:
+        container.config.from_dict(settings_from_env())
+        token = container.token_minter().mint(args.user, scopes, args.ttl)
+    except ValueError as err:
+        print(f"parley token: {err}", file=sys.stderr)
+        return 2
+    print(token)
+    return 0
+
+
+def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
+    """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
+    from adapters.dynamodb.client import DynamoDbSettings, make_client
+    from adapters.dynamodb.tables import create_tables, table_definitions
+    from container import settings_from_env
+
+    settings = DynamoDbSettings.from_settings(settings_from_env())
+    created = set(create_tables(make_client(settings), settings.table_prefix))
+    for definition in table_definitions(settings.table_prefix):
+        name = definition["TableName"]
+        print(f"{name}: {'created' if name in created else 'already exists'}")
+    return 0
+
+
+def _sql_engine(settings):
+    """The database at PARLEY_DATABASE_URL; an SQLite file is created and migrated as the embedded profile does."""
+    from adapters.sql.engine import create_engine
+    from adapters.sql.migrate import open_embedded_database
+
+    url = settings["database_url"]
+    return open_embedded_database(url) if url.startswith("sqlite") else create_engine(url)
+
+
+def _safe_url(engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Migrate the database at PARLEY_DATABASE_URL to the newest schema (Alembic)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from adapters.sql.engine import create_engine
+    from adapters.sql.migrate import current_revision, upgrade
+    from container import settings_from_env
+
+    try:
+        engine = create_engine(settings_from_env()["database_url"])
+        try:
+            upgrade(engine)
+            print(f"{_safe_url(engine)}: schema at revision {current_revision(engine)}")
+        finally:
+            engine.dispose()
+    except (ValueError, SQLAlchemyError) as err:
+        print(f"parley db upgrade: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_grants_import(args: argparse.Namespace) -> int:
+    """Load a grants document (memberships, item_permissions, managers, validated) into PARLEY_DATABASE_URL."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from adapters.sql.migrate import current_revision, head_revision
+    from adapters.sql.permissions import import_grants
+    from container import settings_from_env
+
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError) as err:
+        print(f"parley grants import: cannot read {args.file}: {err}", file=sys.stderr)
+        return 2
+    if not isinstance(doc, dict):
+        print("parley grants import: the document must be a JSON object", file=sys.stderr)
+        return 2
+    try:
+        engine = _sql_engine(settings_from_env())
+        try:
+            if current_revision(engine) != head_revision():
+                print("parley grants import: the schema is not current: run `parley db upgrade` first", file=sys.stderr)
+                return 1
+            counts = import_grants(engine, doc)
+        finally:
+            engine.dispose()
+    except (KeyError, TypeError, ValueError) as err:
+        print(f"parley grants import: invalid document: {err!r}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as err:
+        print(f"parley grants import: {err}", file=sys.stderr)
+        return 1
+    print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+    return 0
+
+
+def cmd_dynamodb_relay(args: argparse.Namespace) -> int:
+    """Publish to DynamoDB what the algorea profile's outbox holds and DynamoDB lacks (after a crash)."""
+    from datetime import UTC, datetime
+
+    from adapters.dynamodb.outbox import OutboxRelay
+    from container import Container, settings_from_env
+
+    settings = settings_from_env()
+    if settings["profile"] != "algorea":
+        print("parley dynamodb relay: only the algorea profile has an outbox", file=sys.stderr)
+        return 2
+    container = Container()
+    container.config.from_dict(settings)
+    relay = OutboxRelay(container.sql_engine(), container.dynamodb_forum())
+    copied = relay.relay_recent(datetime.now(UTC) - args.since)
+    print(f"relayed {copied} event(s)")
     return 0
 
 
@@ -26,6 +185,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(run=cmd_serve)
+
+    token = sub.add_parser("token", help="mint a development JWT with the configured key or secret")
+    token.add_argument("--user", type=_user_id, help="user id (the sub claim); omit for a service token")
+    token.add_argument("--scope", action="append", default=[], help="scope(s), e.g. forum:events; repeatable")
+    token.add_argument("--ttl", type=_duration, default="12h", help="lifetime: seconds, or 30m, 12h, 7d (default 12h)")
+    token.set_defaults(run=cmd_token)
+
+    dynamodb = sub.add_parser("dynamodb", help="DynamoDB administration")
+    dynamodb_sub = dynamodb.add_subparsers(dest="dynamodb_command", required=True)
+    create_tables = dynamodb_sub.add_parser("create-tables", help="create the tables that do not exist yet")
+    create_tables.set_defaults(run=cmd_dynamodb_create_tables)
+    relay = dynamodb_sub.add_parser("relay", help="publish outbox events DynamoDB lacks (algorea profile)")
+    relay.add_argument("--since", type=_duration, default="1d", help="look back this far (default 1d)")
+    relay.set_defaults(run=cmd_dynamodb_relay)
+
+    db = sub.add_parser("db", help="SQL database administration (PARLEY_DATABASE_URL)")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_sub.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_upgrade.set_defaults(run=cmd_db_upgrade)
+
+    grants = sub.add_parser("grants", help="Parley's own grant tables (PARLEY_DATABASE_URL)")
+    grants_sub = grants.add_subparsers(dest="grants_command", required=True)
+    grants_import = grants_sub.add_parser("import", help="load a grants JSON document; importing again changes nothing")
+    grants_import.add_argument("file", help="JSON: {memberships, item_permissions, managers, validated}")
+    grants_import.set_defaults(run=cmd_grants_import)
     return parser
 
 

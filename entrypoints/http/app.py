@@ -4,29 +4,59 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, jsonify
+from flask import Flask
 
-from container import Container, settings_from_env
-from entrypoints.http import forum
+from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
+from entrypoints.http import forum, openapi, ops
 from entrypoints.http.errors import register_error_handlers
+from entrypoints.http.limits import BoundedRequest, install_write_limit
+from entrypoints.logs import configure_logging
+from entrypoints.metrics import EVENTS_PUBLISHED
+from entrypoints.ws import endpoint as _ws_routes  # noqa: F401  (registers /ws on `sock`)
+from entrypoints.ws import sock
 
 MAX_BODY_BYTES = 64 * 1024
+WS_PING_SECONDS = 25
+
+
+def _start_live_delivery(container: Container) -> None:
+    hub = container.hub()
+    if _count_published not in hub.observers:
+        hub.observers.append(_count_published)
+    if container.config.fanout() == "redis":
+        container.redis_relay().start()
+
+
+def _count_published(publications) -> None:
+    EVENTS_PUBLISHED.inc(len(publications))
 
 
 def create_app(settings: Mapping[str, str] | None = None, container: Container | None = None) -> Flask:
     container = container or Container()
-    container.config.from_dict(dict(settings) if settings is not None else settings_from_env())
+    resolved = resolve_settings(settings) if settings is not None else settings_from_env()
+    container.config.from_dict(resolved)
+    configure_logging(resolved.get("log_level") or "info")
     container.wire()
+    # Built now so that a bad key or setting stops the start, not the first request.
+    container.authenticator()
+    container.thread_tokens()
+    if resolved["profile"] in SQL_PROFILES:
+        # The embedded profile creates and migrates its SQLite file here, not at the first request.
+        container.sql_engine()
 
     app = Flask("parley")
+    app.request_class = BoundedRequest
     app.container = container
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
     register_error_handlers(app)
+    ops.install_request_hooks(app)
+    app.register_blueprint(ops.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(forum.bp)
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
+    app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
+    sock.init_app(app)
+    _start_live_delivery(container)
+    # Last, so that every route registered above is covered.
+    install_write_limit(app, resolved)
     return app

@@ -40,6 +40,8 @@ class UnsupportedMediaType(DomainError):
 
 
 STATUS_OF += [(PayloadTooLarge, 413), (UnsupportedMediaType, 415)]
+# Werkzeug's own errors (a body over MAX_CONTENT_LENGTH, chunked or not) get the codes ours use.
+HTTP_CODES = {413: PayloadTooLarge.code, 415: UnsupportedMediaType.code, 429: "rate_limited"}
 
 
 def error_response(status: int, message: str, code: str, details: dict | None = None, headers=None):
@@ -76,7 +78,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        code = (error.name or "error").lower().replace(" ", "_")
+        code = HTTP_CODES.get(error.code or 0) or (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, error.description or error.name, code)
 
     @app.errorhandler(Exception)

@@ -7,7 +7,7 @@ from datetime import datetime
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, g, jsonify
 
-from application.forum import follows, history, messages, threads
+from application.forum import follows, history, messages, notifications, threads
 from application.forum.deps import ForumDeps
 from application.forum.threads import ThreadFilters, ThreadSelection, ThreadView
 from domain.forum import events as ev
@@ -27,6 +27,8 @@ def _key(item_id: str, participant_id: str) -> ThreadKey:
 
 def render_thread(view: ThreadView) -> dict:
     t = view.thread
+    if not view.visible:
+        return {"item_id": str(t.key.item_id), "participant_id": str(t.key.participant_id), "status": str(t.status)}
     body = {
         "item_id": str(t.key.item_id),
         "participant_id": str(t.key.participant_id),
@@ -35,7 +37,7 @@ def render_thread(view: ThreadView) -> dict:
         "message_count": t.message_count,
         "latest_update_at": rfc3339(t.latest_update_at) if t.latest_update_at else None,
         "can_write": view.can_write,
-        "token": None,
+        "token": view.token,
     }
     if view.unread_count is not None:
         body["unread_count"] = view.unread_count
@@ -200,3 +202,25 @@ def follow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"
 def unfollow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
     state = follows.unfollow_thread(forum, g.actor, _key(item_id, participant_id))
     return write_reply("deleted", _render_follow(state))
+
+
+@bp.get("/notifications")
+@inject
+def list_notifications(forum: ForumDeps = Provide["forum"]):
+    q = query_args(schemas.NotificationsQuery())
+    found = notifications.list_notifications(forum.notifications, g.actor, q.get("before"), q["limit"])
+    return jsonify([n.to_public() for n in found])
+
+
+@bp.delete("/notifications/<notification_id>")
+@inject
+def delete_notification(notification_id: str, forum: ForumDeps = Provide["forum"]):
+    notifications.delete_notification(forum.notifications, g.actor, notification_id)
+    return write_reply("deleted", {"id": notification_id})
+
+
+@bp.put("/notifications/<notification_id>/read")
+@inject
+def mark_notification_read(notification_id: str, forum: ForumDeps = Provide["forum"]):
+    notifications.mark_notification_read(forum.notifications, g.actor, notification_id)
+    return write_reply("updated", {"id": notification_id, "read": True})

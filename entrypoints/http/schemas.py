@@ -89,3 +89,8 @@ class ThreadsQuery(StrictSchema):
     latest_update_gt = fields.AwareDateTime(default_timezone=None)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
     from_ = fields.String(data_key="from")
+
+
+class NotificationsQuery(StrictSchema):
+    before = fields.String()
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -17,9 +17,12 @@ from collections.abc import Callable
 from typing import Any
 
 from application.shared import Publication
+from entrypoints.metrics import EVENTS_DELIVERED
 
 OUTBOX_FRAMES = 2000
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
+# Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
+RENEW_EVERY_SECONDS = 15 * 60
 CLOSE_TOO_SLOW = 4408
 
 
@@ -35,6 +38,8 @@ class Subscription:
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.unsubscribe: Callable[[], None] = lambda: None
+        self.on_renew: Callable[[], None] = lambda: None
+        self._renewed_at = time.monotonic()
 
     def on_publication(self, publication: Publication) -> None:
         with self._lock:
@@ -43,6 +48,7 @@ class Subscription:
                 return
             if self._remember(publication.cursor):
                 self.conn.enqueue(publication.frame())
+                EVENTS_DELIVERED.inc()
 
     def primed(self, history_cursors: list[str]) -> None:
         """History has been queued: release the live events it did not already contain."""
@@ -56,7 +62,12 @@ class Subscription:
             self._priming = False
 
     def renew(self) -> None:
-        self.expires_at = time.monotonic() + SUBSCRIPTION_TTL_SECONDS
+        now = time.monotonic()
+        if now - self._renewed_at < RENEW_EVERY_SECONDS:
+            return
+        self._renewed_at = now
+        self.expires_at = now + SUBSCRIPTION_TTL_SECONDS
+        self.on_renew()
 
     def _remember(self, cursor: str | None) -> bool:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
 from flask import request
 
 from application.forum.deps import ForumDeps
+from application.forum.topics import user_topic
 from application.shared import Authenticator, Unauthenticated
+from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
 from entrypoints.ws.connection import Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
@@ -30,20 +34,44 @@ def forum_socket(
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
 ):
-    conn = Connection(ws)
     try:
-        conn.actor = _authenticate(ws, authenticator)
+        actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:
-        conn.send(error_frame(None, "unauthenticated", err.message))
-        conn.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
-        conn.wait_flushed(timeout=2)
+        # Before any writer exists, so the error frame and the close go out in order from here.
+        ws.send(json.dumps(error_frame(None, "unauthenticated", err.message)))
+        ws.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
+        _end_dev_server_connection()
         return
-    conn.send({"type": "ready", "user_id": None if conn.actor.user_id is None else str(conn.actor.user_id)})
+    conn = Connection(ws)
+    conn.actor = actor
+    conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
     session = Session(conn, forum, hub)
+    stop_notifications = _listen_to_own_topic(conn, hub)
+    WS_OPEN.inc()
     try:
         _serve(ws, session)
     finally:
+        WS_OPEN.dec()
+        stop_notifications()
         conn.close(flush=False)
+        _end_dev_server_connection()
+
+
+def _end_dev_server_connection() -> None:
+    """Werkzeug's development server writes an HTTP response after a websocket handler returns,
+    which a client reads as garbage after the close frame; shutting the socket first prevents it.
+    (gunicorn, the production server, needs nothing of the kind.)"""
+    raw = request.environ.get("werkzeug.socket")
+    if raw is not None:
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_RDWR)
+
+
+def _listen_to_own_topic(conn: Connection, hub: Any):
+    """A user's own topic carries their notifications (`notification.new`)."""
+    if conn.actor.user_id is None:
+        return lambda: None
+    return hub.subscribe(user_topic(conn.actor.user_id), lambda publication: conn.enqueue(publication.frame()))
 
 
 def _serve(ws, session: Session) -> None:

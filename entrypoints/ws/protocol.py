@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from application.forum import live
 from application.forum.deps import ForumDeps
+from application.forum.notifications import LiveSubscription
 from application.forum.topics import thread_topic
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
-from entrypoints.ws.connection import Connection, Subscription
+from entrypoints.metrics import LIVE_SUBSCRIPTIONS
+from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
 
@@ -57,14 +60,37 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
     topic = thread_topic(key)
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = Subscription(conn, frame_id, topic)
-    sub.unsubscribe = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
+    stop_listening = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
+    _record(session, sub)
+
+    def unsubscribe() -> None:
+        stop_listening()
+        _forget(session, sub)
+        LIVE_SUBSCRIPTIONS.dec()
+
+    sub.unsubscribe = unsubscribe
+    sub.on_renew = lambda: _record(session, sub)
     conn.subscriptions[topic] = sub
+    LIVE_SUBSCRIPTIONS.inc()
     if since is None:
         pages = [live.newest_history(session.forum, key)]
     else:
         pages = live.missed_since(session.forum, key, since)
     cursors = _send_history(conn, frame_id, pages, since)
     sub.primed(cursors)
+
+
+def _record(session: Session, sub: Subscription) -> None:
+    """Shared with other processes: followers who watch live get no stored notification."""
+    store = session.forum.subscriptions
+    if store is not None:
+        expires = session.forum.now() + timedelta(seconds=SUBSCRIPTION_TTL_SECONDS)
+        store.put(LiveSubscription(sub.topic, session.conn.id, session.conn.actor.user_id, expires))
+
+
+def _forget(session: Session, sub: Subscription) -> None:
+    if session.forum.subscriptions is not None:
+        session.forum.subscriptions.delete(sub.topic, session.conn.id)
 
 
 def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None) -> list[str]:

@@ -22,6 +22,33 @@ def memory_backend(request: pytest.FixtureRequest, notifier: InProcessNotifier) 
     return lambda: MemoryForumUnitOfWork(state, notifier)
 
 
+def dynamodb_backend(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> UowFactory:
+    from adapters.dynamodb.forum import DynamoDbForumUnitOfWork
+    from tests.support.dynamodb import fresh_forum
+
+    forum = fresh_forum(request)
+    return lambda: DynamoDbForumUnitOfWork(forum, notifier)
+
+
+def sqlite_backend(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> UowFactory:
+    from adapters.sql.forum import SqlForumUnitOfWork
+    from tests.support.sql import fresh_sqlite
+
+    database = fresh_sqlite(request)
+    return lambda: SqlForumUnitOfWork(database.engine, notifier)
+
+
+def postgres_backend(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> UowFactory:
+    from adapters.sql.forum import SqlForumUnitOfWork
+    from tests.support.sql import fresh_postgres
+
+    database = fresh_postgres(request)
+    return lambda: SqlForumUnitOfWork(database.engine, notifier)
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, InProcessNotifier], UowFactory]] = {
     "memory": memory_backend,
+    "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
+    "dynamodb": dynamodb_backend,
 }

@@ -4,6 +4,9 @@ import pytest
 
 from adapters.memory.notify import InProcessNotifier
 from tests.contract.backends import BACKENDS
+from tests.support.dynamodb import dynamodb_endpoint  # noqa: F401  (session fixture)
+from tests.support.postgres import postgres_url  # noqa: F401  (session fixture)
+from tests.support.sql import postgres_engine, sqlite_template  # noqa: F401  (session fixtures)
 
 
 @pytest.fixture

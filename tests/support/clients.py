@@ -8,7 +8,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from simple_websocket import Client
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10):
@@ -25,17 +26,28 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
 
 
 class WsClient:
+    """A plain websocket client (the `websockets` library), as a browser would speak to /ws."""
+
     def __init__(self, url: str):
-        self.ws = Client.connect(url)
+        # A short close_timeout: once the close frame is in, the test need not wait for the TCP close.
+        self.ws = connect(url, open_timeout=10, close_timeout=2, max_size=2**22, legacy=True)
 
     def send(self, frame: dict[str, Any]) -> None:
         self.ws.send(json.dumps(frame))
 
+    def send_raw(self, text: str) -> None:
+        self.ws.send(text)
+
     def recv(self, timeout: float = 5) -> dict[str, Any]:
-        raw = self.ws.receive(timeout=timeout)
-        if raw is None:
-            raise TimeoutError("no frame in time")
-        return json.loads(raw)
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def close_code(self, timeout: float = 5) -> int | None:
+        """Wait for the server to close the connection and return its close code."""
+        try:
+            while True:
+                self.ws.recv(timeout=timeout)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
 
     def recv_until(self, predicate, timeout: float = 10) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -26,6 +26,7 @@ class LiveServer:
     process: subprocess.Popen
     port: int
     log_path: Path
+    kind: str = "werkzeug"
 
     @property
     def url(self) -> str:
@@ -64,7 +65,7 @@ def start_server(
     log_path = log_dir / f"server-{port}.log"
     log_file = open(log_path, "wb")  # noqa: SIM115 (closed when the process ends)
     process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
-    server = LiveServer(process, port, log_path)
+    server = LiveServer(process, port, log_path, "gunicorn" if gunicorn else "werkzeug")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

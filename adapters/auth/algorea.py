@@ -1,0 +1,149 @@
+"""Thread tokens as credentials: AlgoREA's (RS512, the source of permissions) and Parley's own.
+
+The token is the credential, so it comes in through the Authenticator port: a verified token
+becomes an Actor carrying its ThreadClaims, which `grants_from_thread_claims` turns into the
+grants for that thread (and nothing anywhere else). `TokenOnlyPermissions` is the Permissions
+adapter of this mode: it grants nothing by itself, so a request without a thread token can do
+nothing to a thread however it authenticated (a service token still posts task events).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from adapters.auth.jwt import (
+    DEFAULT_LEEWAY_SECONDS,
+    AuthConfigurationError,
+    algorea_date,
+    bearer_token,
+    check_times,
+    load_public_key,
+    read_file,
+    unverified_algorithm,
+)
+from application.shared import Actor, Authenticator, Clock, ThreadClaims, Unauthenticated
+from domain.forum.model import ThreadKey
+from domain.forum.policy import NO_GRANTS, Grants
+from domain.shared import DomainError, parse_id
+
+ALGOREA_ALGORITHM = "RS512"
+CLAIMS = ("item_id", "participant_id", "user_id", "is_mine", "can_watch", "can_write", "exp", "date")
+
+
+class ThreadTokenAuthenticator:
+    """Accepts thread tokens signed with `key`; hands any other bearer token to `fallback`.
+
+    "Other" means: no bearer token at all, another algorithm, a signature this key does not
+    verify, or a verified token that is no thread token (a development user token signed with
+    the same secret). A thread token that verifies but is expired, stale or malformed is a 401.
+    """
+
+    def __init__(self, key: Any, algorithm: str, clock: Clock, fallback: Authenticator | None = None,
+                 leeway: int = DEFAULT_LEEWAY_SECONDS):
+        self._key = key
+        self._algorithm = algorithm
+        self._clock = clock
+        self._fallback = fallback
+        self._leeway = leeway
+
+    def authenticate(self, headers: Mapping[str, str]) -> Actor:
+        if not headers.get("Authorization") and self._fallback is not None:
+            return self._fallback.authenticate(headers)
+        token = bearer_token(headers)
+        if unverified_algorithm(token) != self._algorithm:
+            return self._delegate(headers, f"thread tokens must be signed with {self._algorithm}")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                         "verify_aud": False, "verify_iss": False, "verify_sub": False},
+            )
+        except jwt.InvalidSignatureError:
+            return self._delegate(headers, "invalid thread token signature")
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid thread token") from None
+        if "item_id" not in claims and "participant_id" not in claims:
+            return self._delegate(headers, "not a thread token")
+        now = self._clock.now()
+        check_times(claims, now, self._leeway)
+        check_date(claims.get("date"), now)
+        thread = parse_claims(claims)
+        return Actor(thread.user_id, thread_claims=thread)
+
+    def _delegate(self, headers: Mapping[str, str], reason: str) -> Actor:
+        if self._fallback is None:
+            raise Unauthenticated(reason)
+        return self._fallback.authenticate(headers)
+
+
+class AlgoreaThreadTokenAuthenticator(ThreadTokenAuthenticator):
+    """AlgoREA's backend signs its thread tokens with RS512; we hold its public key."""
+
+    def __init__(self, public_key: Any, clock: Clock, fallback: Authenticator | None = None,
+                 leeway: int = DEFAULT_LEEWAY_SECONDS):
+        super().__init__(public_key, ALGOREA_ALGORITHM, clock, fallback, leeway)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Mapping[str, Any], clock: Clock, fallback: Authenticator | None = None
+    ) -> AlgoreaThreadTokenAuthenticator:
+        path = settings.get("algorea_public_key_file")
+        if not path:
+            raise AuthConfigurationError("PARLEY_GRANTS=algorea_tokens needs PARLEY_ALGOREA_PUBLIC_KEY_FILE")
+        setting = "PARLEY_ALGOREA_PUBLIC_KEY_FILE"
+        key = load_public_key(read_file(setting, path), ALGOREA_ALGORITHM, setting)
+        leeway = int(settings.get("jwt_leeway") or DEFAULT_LEEWAY_SECONDS)
+        return cls(key, clock, fallback, leeway)
+
+
+def check_date(value: Any, now: datetime) -> None:
+    """AlgoREA's backend accepts its `date` claim (dd-mm-yyyy) from yesterday to tomorrow, UTC."""
+    today = now.astimezone(UTC)
+    allowed = {algorea_date(today + timedelta(days=d)) for d in (-1, 0, 1)}
+    if value not in allowed:
+        raise Unauthenticated("thread token is out of date (date claim)")
+
+
+def parse_claims(claims: Mapping[str, Any]) -> ThreadClaims:
+    missing = [c for c in CLAIMS if c not in claims]
+    if missing:
+        raise Unauthenticated(f"thread token lacks {', '.join(missing)}")
+    try:
+        ids = {name: parse_id(_decimal(claims[name]), name) for name in ("item_id", "participant_id", "user_id")}
+    except DomainError:
+        raise Unauthenticated("thread token ids must be decimal strings") from None
+    flags = {name: claims[name] for name in ("is_mine", "can_watch", "can_write")}
+    if not all(isinstance(v, bool) for v in flags.values()):
+        raise Unauthenticated("thread token flags must be booleans")
+    return ThreadClaims(
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        **ids,
+        **flags,
+    )
+
+
+def _decimal(value: Any) -> str:
+    if not isinstance(value, str):
+        raise DomainError("not a string")
+    return value
+
+
+class TokenOnlyPermissions:
+    """Permissions port of the AlgoREA-token mode: only a thread token grants anything."""
+
+    def grants(
+        self, user_id: int, key: ThreadKey, helper_group_id: int | None, requested_helper_group_id: int | None = None
+    ) -> Grants:
+        return NO_GRANTS
+
+    def user_group_ids(self, user_id: int) -> tuple[int, ...]:
+        return (user_id,)
+
+    def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
+        return (group_id,)

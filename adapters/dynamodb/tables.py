@@ -1,0 +1,105 @@
+"""Table definitions and `create_tables` (used by `parley dynamodb create-tables` and the tests).
+
+One forum table keeps the AlgoREA data model's key schema: partition key `PK` (S), sort key `time`
+(N). Thread state lives in it too; two sparse GSIs list threads by participant and by helper group,
+newest update first (see docs/access-patterns.md for every item kind and request).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from adapters.dynamodb.client import call, error_code
+
+FORUM_TABLE = "forum"
+BY_PARTICIPANT_INDEX = "threads-by-participant"
+BY_HELPER_GROUP_INDEX = "threads-by-helper-group"
+TTL_ATTRIBUTE = "ttl"
+
+
+def forum_table_name(prefix: str) -> str:
+    return f"{prefix}{FORUM_TABLE}"
+
+
+def forum_table_definition(prefix: str) -> dict[str, Any]:
+    def list_index(name: str, hash_key: str) -> dict[str, Any]:
+        return {
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": hash_key, "KeyType": "HASH"},
+                {"AttributeName": "thread_order", "KeyType": "RANGE"},
+            ],
+            # Lists render whole threads: projecting everything saves a GetItem per row.
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    return {
+        "TableName": forum_table_name(prefix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "time", "AttributeType": "N"},
+            {"AttributeName": "participant_pk", "AttributeType": "S"},
+            {"AttributeName": "helper_pk", "AttributeType": "S"},
+            {"AttributeName": "thread_order", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "time", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            list_index(BY_PARTICIPANT_INDEX, "participant_pk"),
+            list_index(BY_HELPER_GROUP_INDEX, "helper_pk"),
+        ],
+    }
+
+
+def table_definitions(prefix: str) -> list[dict[str, Any]]:
+    return [forum_table_definition(prefix)]
+
+
+def create_tables(client, prefix: str, wait: bool = True) -> list[str]:
+    """Create every table that does not exist yet and switch TTL on; return the names created."""
+    created = []
+    for definition in table_definitions(prefix):
+        name = definition["TableName"]
+        try:
+            call(client.create_table, **definition)
+            created.append(name)
+        except ClientError as exc:
+            if error_code(exc) != "ResourceInUseException":
+                raise
+    for name in created:
+        if wait:
+            _wait_active(client, name)
+        call(
+            client.update_time_to_live,
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
+    return created
+
+
+def delete_tables(client, prefix: str) -> None:
+    for definition in table_definitions(prefix):
+        try:
+            call(client.delete_table, TableName=definition["TableName"])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+
+
+def _wait_active(client, name: str, timeout: float = 120.0) -> None:
+    # DynamoDB Local is ACTIVE at once; AWS takes seconds. boto3's waiter polls every 20 s, too slow.
+    deadline = time.monotonic() + timeout
+    while True:
+        table = call(client.describe_table, TableName=name)["Table"]
+        indexes = table.get("GlobalSecondaryIndexes", [])
+        if table["TableStatus"] == "ACTIVE" and all(i["IndexStatus"] == "ACTIVE" for i in indexes):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} is not ACTIVE after {timeout:.0f} s")
+        time.sleep(0.5)

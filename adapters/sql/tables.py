@@ -1,0 +1,178 @@
+"""The SQL schema (DESIGN.md §3.2): one set of tables for SQLite and PostgreSQL.
+
+Alembic's migrations in `migrations/` create exactly this; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from domain.shared import utc
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes at millisecond precision, on every backend.
+
+    SQLite has no time zone type: values are stored as naive UTC text (which sorts correctly) and
+    come back aware, so the domain never sees a naive datetime.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Ids are signed 64-bit. SQLite only makes an INTEGER PRIMARY KEY a rowid when it is the whole key,
+# which never happens here, so BigInteger is safe on both backends.
+Id = sa.BigInteger
+
+
+def _thread_key() -> list[sa.Column]:
+    return [sa.Column("item_id", Id, nullable=False), sa.Column("participant_id", Id, nullable=False)]
+
+
+# -- forum ----------------------------------------------------------------------------------------
+
+threads = sa.Table(
+    "threads",
+    metadata,
+    *_thread_key(),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("helper_group_id", Id, nullable=True),
+    sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("latest_update_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("item_id", "participant_id"),
+    sa.CheckConstraint(
+        "status IN ('waiting_for_participant', 'waiting_for_trainer', 'closed')", name="stored_status"
+    ),
+    # The thread lists: a participant's threads, and the threads a helper group may answer.
+    sa.Index(None, "participant_id", "latest_update_at"),
+    sa.Index(None, "helper_group_id", "latest_update_at"),
+)
+
+# The per-thread event counter. Incremented in the appending transaction, so its row lock orders
+# concurrent writers and the sequence stays gapless; a thread with no events has no row.
+thread_sequences = sa.Table(
+    "thread_sequences",
+    metadata,
+    *_thread_key(),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("item_id", "participant_id"),
+)
+
+thread_events = sa.Table(
+    "thread_events",
+    metadata,
+    *_thread_key(),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("time", UtcDateTime, nullable=False),
+    sa.Column("user_id", Id, nullable=True),
+    # Set for message events only: the client's idempotency key, unique in its thread.
+    sa.Column("message_uuid", sa.String(64), nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.PrimaryKeyConstraint("item_id", "participant_id", "seq"),
+    sa.UniqueConstraint("item_id", "participant_id", "message_uuid"),
+    # Message pages skip the other event types without reading them.
+    sa.Index(None, "item_id", "participant_id", "type", "seq"),
+)
+
+thread_follows = sa.Table(
+    "thread_follows",
+    metadata,
+    *_thread_key(),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("item_id", "participant_id", "user_id"),
+)
+
+thread_read_markers = sa.Table(
+    "thread_read_markers",
+    metadata,
+    *_thread_key(),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("seen_message_count", sa.Integer, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("item_id", "participant_id", "user_id"),
+)
+
+# -- grants (a simplified AlgoREA schema, DESIGN.md §2.1) -----------------------------------------
+
+# groups_groups in AlgoREA: the child (a user's own group, a team, a class) is a member of the parent.
+group_memberships = sa.Table(
+    "group_memberships",
+    metadata,
+    sa.Column("parent_group_id", Id, nullable=False),
+    sa.Column("child_group_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("parent_group_id", "child_group_id"),
+    # Ancestry walks upwards from the child.
+    sa.Index(None, "child_group_id"),
+)
+
+# Levels are stored by name ('content', 'answer', ...), as AlgoREA's enums and the import document.
+item_permissions = sa.Table(
+    "item_permissions",
+    metadata,
+    sa.Column("group_id", Id, nullable=False),
+    sa.Column("item_id", Id, nullable=False),
+    sa.Column("can_view", sa.String(32), nullable=False, server_default="none"),
+    sa.Column("can_watch", sa.String(32), nullable=False, server_default="none"),
+    sa.PrimaryKeyConstraint("group_id", "item_id"),
+    sa.Index(None, "item_id"),
+)
+
+# can_request_help_to of item_permissions: the groups a participant may ask for help on the item.
+item_help_targets = sa.Table(
+    "item_help_targets",
+    metadata,
+    sa.Column("group_id", Id, nullable=False),
+    sa.Column("item_id", Id, nullable=False),
+    sa.Column("helper_group_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("group_id", "item_id", "helper_group_id"),
+    sa.ForeignKeyConstraint(
+        ["group_id", "item_id"], ["item_permissions.group_id", "item_permissions.item_id"], ondelete="CASCADE"
+    ),
+)
+
+# group_managers in AlgoREA: members of the manager group may watch the members of the managed group.
+group_managers = sa.Table(
+    "group_managers",
+    metadata,
+    sa.Column("manager_group_id", Id, nullable=False),
+    sa.Column("group_id", Id, nullable=False),
+    sa.Column("can_watch_members", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.PrimaryKeyConstraint("manager_group_id", "group_id"),
+)
+
+validated_items = sa.Table(
+    "validated_items",
+    metadata,
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("item_id", Id, nullable=False),
+    sa.PrimaryKeyConstraint("user_id", "item_id"),
+)
+
+FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
+GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)

@@ -1,0 +1,101 @@
+"""Per-user rate limit on writes (Flask-Limiter), answered with 429, Retry-After and the error envelope.
+
+The limit is checked inside each view rather than in an app-wide before_request hook: the user is
+known only once the blueprint's authentication hook has run, and a limit keyed by the network
+address would throttle every user behind one proxy together.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+
+from flask import Flask, Request, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from container import rate_limit_storage_uri
+from entrypoints.http.errors import error_response
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+DISABLED = ("", "off", "none", "0")
+EXTENSION = "parley.limiter"
+
+
+class BoundedRequest(Request):
+    """A request whose body over MAX_CONTENT_LENGTH is a 413 even when no Content-Length came.
+
+    Werkzeug stops reading a chunked body at the limit without an error, so a large body would
+    be silently cut and reported as malformed JSON (400), or worse, parse.
+    """
+
+    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False):
+        cached = getattr(self, "_cached_data", None) is not None
+        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
+        limit = self.max_content_length
+        at_limit = not cached and limit is not None and self.content_length is None and len(data) >= limit
+        # The limited stream is spent; one more byte from the server's own stream tells "exactly
+        # the limit" from "over it".
+        if at_limit and self.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+        return data.decode(errors="replace") if as_text else data
+
+
+def rate_limit_key() -> str:
+    actor = g.get("actor")
+    if actor is not None and actor.user_id is not None:
+        return f"user:{actor.user_id}"
+    return f"addr:{get_remote_address()}"
+
+
+def install_write_limit(app: Flask, settings: Mapping[str, str], exempt: frozenset[str] = frozenset()) -> None:
+    """Wrap every view registered so far (except `exempt` endpoints) with the shared write limit.
+
+    Call it after all blueprints are registered. PARLEY_WRITE_RATE_LIMIT takes Flask-Limiter's
+    syntax ("120/minute", or several joined by ";"); "off" disables the limit.
+    """
+    rate = (settings.get("write_rate_limit") or "").strip()
+    if rate.lower() in DISABLED:
+        return
+    parse_many(rate)  # a typo in the setting stops the start, not the first write
+    storage = rate_limit_storage_uri(settings)
+    shared_store = not storage.startswith("memory")
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        app=app,
+        storage_uri=storage,
+        # Short socket timeouts and an in-process fallback: a Redis outage must not stall or fail writes.
+        storage_options={"socket_timeout": 1, "socket_connect_timeout": 1} if shared_store else {},
+        in_memory_fallback_enabled=shared_store,
+        swallow_errors=True,
+        headers_enabled=False,
+        key_prefix="parley",
+    )
+    app.extensions[EXTENSION] = limiter
+    write_limit = limiter.shared_limit(rate, scope="writes", methods=list(WRITE_METHODS))
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint not in exempt and endpoint != "static" and not endpoint.startswith("__flask_sock"):
+            app.view_functions[endpoint] = write_limit(view)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _retry_after() -> int:
+    limiter: Limiter | None = current_app.extensions.get(EXTENSION)
+    current = limiter.current_limit if limiter is not None else None
+    if current is None:
+        return 1
+    return max(1, math.ceil(current.reset_at - time.time()))
+
+
+def _rate_limited(error: RateLimitExceeded):
+    retry_after = _retry_after()
+    return error_response(
+        429,
+        f"too many writes, try again in {retry_after} s",
+        "rate_limited",
+        {"limit": [str(error.description)], "method": [request.method]},
+        {"Retry-After": str(retry_after)},
+    )

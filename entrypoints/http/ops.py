@@ -1,0 +1,118 @@
+"""Operability: /healthz, /readyz, /metrics, request ids, and one JSON log line per request."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import structlog
+from dependency_injector.wiring import Provide, inject
+from flask import Blueprint, Flask, Response, g, jsonify, request
+
+from application.shared import HealthCheck
+from entrypoints import metrics
+from entrypoints.logs import get_logger
+
+bp = Blueprint("ops", __name__)
+log = get_logger("http")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# Echoed into logs and headers, so only short plain tokens are taken from the client.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+READY_RETRY_AFTER = 5
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+@inject
+def readyz(checks: list = Provide["health_checks"], timeout: str = Provide["config.ready_timeout"]):
+    results = run_checks([c for c in checks if c is not None], float(timeout or 2))
+    ready = all(r["status"] == "up" for r in results.values())
+    response = jsonify({"status": "ready" if ready else "unavailable", "checks": results})
+    if not ready:
+        response.status_code = 503
+        response.headers["Retry-After"] = str(READY_RETRY_AFTER)
+    return response
+
+
+def run_checks(checks: list[HealthCheck], timeout: float) -> dict[str, dict]:
+    """Probe every backend at once; one that has not answered by the deadline counts as down."""
+    if not checks:
+        return {}
+    results: dict[str, dict] = {}
+    pool = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="readyz")
+    try:
+        started = time.perf_counter()
+        futures = {c.name: pool.submit(_timed, c) for c in checks}
+        for name, future in futures.items():
+            remaining = max(0.0, timeout - (time.perf_counter() - started))
+            try:
+                results[name] = future.result(timeout=remaining)
+            except FutureTimeout:
+                results[name] = {"status": "down", "error": "timeout"}
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def _timed(check: HealthCheck) -> dict:
+    started = time.perf_counter()
+    try:
+        check.check()
+    except Exception as err:  # noqa: BLE001 (any failure means not ready; the class name says which)
+        # Only the class name: messages can carry connection strings with passwords.
+        return {"status": "down", "error": type(err).__name__}
+    return {"status": "up", "duration_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+@bp.get("/metrics")
+def prometheus_metrics():
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)
+
+
+def install_request_hooks(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_clear_context)
+
+
+def _start_request() -> None:
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+
+def _finish_request(response: Response) -> Response:
+    started = g.get("request_started")
+    duration = time.perf_counter() - started if started is not None else 0.0
+    route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
+    metrics.HTTP_REQUEST_SECONDS.labels(route, request.method, str(response.status_code)).observe(duration)
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers[REQUEST_ID_HEADER] = request_id
+    actor = g.get("actor")
+    # An allow-list of fields: the path without its query string (websocket tokens travel there),
+    # and never a header.
+    log.info(
+        "request",
+        method=request.method,
+        route=route,
+        path=request.path,
+        status=response.status_code,
+        duration_ms=round(duration * 1000, 2),
+        user_id=None if actor is None or actor.user_id is None else str(actor.user_id),
+        request_id=request_id,
+    )
+    return response
+
+
+def _clear_context(_error: BaseException | None = None) -> None:
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,75 @@
+"""Followers who are not watching live get a stored notification and a push on their own topic."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
+from application.forum import follows, messages, notifications
+from application.forum.notifications import LiveSubscription
+from application.forum.topics import thread_topic, user_topic
+from application.shared import Actor
+from domain.shared import InvalidRequest, NotFound
+from tests.unit.fakes import make_forum
+from tests.unit.forum.test_use_cases import HELPER_TRAINER, KEY, LEARNER, WATCHER, open_thread, tables
+
+
+@pytest.fixture
+def forum():
+    deps, state, notifier, grants, clock = make_forum(tables())
+    deps = replace(
+        deps, subscriptions=MemorySubscriptionStore(), notifications=MemoryNotificationStore(), notifier=notifier
+    )
+    return deps, notifier, clock
+
+
+def test_followers_not_watching_are_notified_and_the_author_is_not(forum):
+    deps, notifier, clock = forum
+    open_thread(deps)
+    follows.follow_thread(deps, Actor(WATCHER), KEY)
+    follows.follow_thread(deps, Actor(HELPER_TRAINER), KEY)
+    deps.subscriptions.put(LiveSubscription(thread_topic(KEY), "c1", HELPER_TRAINER, clock.now() + timedelta(hours=2)))
+    posted = messages.post_message(deps, Actor(LEARNER), KEY, "help?", "u1").message
+
+    mine = notifications.list_notifications(deps.notifications, Actor(WATCHER), None, 10)
+    assert [n.event["uuid"] for n in mine] == ["u1"] and mine[0].event == posted.to_public()
+    assert notifications.list_notifications(deps.notifications, Actor(HELPER_TRAINER), None, 10) == []
+    assert notifications.list_notifications(deps.notifications, Actor(LEARNER), None, 10) == []
+    pushed = [p for p in notifier.published if p.topic == user_topic(WATCHER)]
+    assert len(pushed) == 1 and pushed[0].payload["topic"] == "notification.new"
+
+
+def test_an_expired_live_subscription_does_not_count_as_watching(forum):
+    deps, notifier, clock = forum
+    open_thread(deps)
+    follows.follow_thread(deps, Actor(WATCHER), KEY)
+    deps.subscriptions.put(LiveSubscription(thread_topic(KEY), "c1", WATCHER, clock.now() - timedelta(seconds=1)))
+    messages.post_message(deps, Actor(LEARNER), KEY, "help?", "u1")
+    assert len(notifications.list_notifications(deps.notifications, Actor(WATCHER), None, 10)) == 1
+
+
+def test_paging_read_and_delete(forum):
+    deps, notifier, clock = forum
+    open_thread(deps)
+    follows.follow_thread(deps, Actor(WATCHER), KEY)
+    for i in range(5):
+        messages.post_message(deps, Actor(LEARNER), KEY, f"m{i}", f"u{i}")
+        clock.advance(seconds=1)
+    store, me = deps.notifications, Actor(WATCHER)
+    first = notifications.list_notifications(store, me, None, 3)
+    assert [n.event["uuid"] for n in first] == ["u4", "u3", "u2"]
+    rest = notifications.list_notifications(store, me, first[-1].id, 3)
+    assert [n.event["uuid"] for n in rest] == ["u1", "u0"]
+    notifications.mark_notification_read(store, me, first[0].id)
+    assert notifications.list_notifications(store, me, None, 1)[0].read is True
+    notifications.delete_notification(store, me, first[0].id)
+    assert len(notifications.list_notifications(store, me, None, 10)) == 4
+    with pytest.raises(NotFound):
+        notifications.delete_notification(store, me, first[0].id)
+    with pytest.raises(NotFound):  # someone else's notification is not found, not forbidden
+        notifications.delete_notification(store, Actor(LEARNER), first[1].id)
+    with pytest.raises(InvalidRequest):
+        notifications.list_notifications(store, me, "../etc", 3)
