@@ -41,7 +41,7 @@ from application.shared import SystemClock
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
 
 DEFAULTS: dict[str, str] = {
-    "profile": "memory",
+    "profile": "embedded",
     "fanout": "inprocess",
     "redis_url": "redis://127.0.0.1:6379/0",
     "redis_channel_prefix": "parley:",
