@@ -20,18 +20,23 @@ from adapters.auth.jwt import (
     JwtThreadTokenIssuer,
     thread_token_issuer_from_settings,
 )
-from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork
+from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
+from adapters.dynamodb.health import DynamoDbHealthCheck
+from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
+from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
+from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from application.forum.deps import ForumDeps
@@ -140,11 +145,28 @@ def _sql_health(settings: Mapping[str, str], engine):
     return SqlHealthCheck(engine()) if settings.get("profile") in SQL_PROFILES else None
 
 
+# Profiles that keep data in DynamoDB (algorea: events, beside the status in PostgreSQL).
+DYNAMODB_PROFILES = ("algorea", "aws")
+
+
+def _dynamodb_health(settings: Mapping[str, str], forum):
+    return DynamoDbHealthCheck(forum()) if settings.get("profile") in DYNAMODB_PROFILES else None
+
+
 def _token_minter(settings: Mapping[str, str], clock) -> DevTokenMinter:
     return DevTokenMinter(JwtSettings.from_settings(settings), clock)
 
 
+def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
+    """API Gateway holds the sockets; the shared subscription store says which connections to post to."""
+    settings = container.config()
+    region = DynamoDbSettings.from_settings(settings).region
+    client = management_client(settings["apigateway_endpoint_url"], region)
+    return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
+
+
 class Container(containers.DeclarativeContainer):
+    __self__ = providers.Self()
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
 
     config = providers.Configuration()
@@ -157,6 +179,7 @@ class Container(containers.DeclarativeContainer):
         config.fanout,
         inprocess=hub,
         redis=providers.Singleton(RedisNotifier, config.redis_url, config.redis_channel_prefix),
+        apigateway=providers.Singleton(_apigateway_notifier, __self__),
     )
     redis_relay = providers.Singleton(RedisRelay, config.redis_url, hub, config.redis_channel_prefix)
 
@@ -202,9 +225,25 @@ class Container(containers.DeclarativeContainer):
         ),
         aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier),
     )
-    # Who watches which thread live, and followers' notifications (memory until a store adapter lands).
-    subscription_store = providers.Singleton(MemorySubscriptionStore)
-    notification_store = providers.Singleton(MemoryNotificationStore)
+    # Who watches which thread live, and followers' notifications: shared by every process of a
+    # profile (a memory store would answer GET /forum/notifications from whichever process it hits).
+    subscription_store = providers.Selector(
+        config.profile,
+        memory=providers.Singleton(MemorySubscriptionStore),
+        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine),
+        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine),
+        # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB.
+        algorea=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
+        aws=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
+    )
+    notification_store = providers.Selector(
+        config.profile,
+        memory=providers.Singleton(MemoryNotificationStore),
+        embedded=providers.Singleton(SqlNotificationStore, sql_engine),
+        postgres=providers.Singleton(SqlNotificationStore, sql_engine),
+        algorea=providers.Singleton(SqlNotificationStore, sql_engine),
+        aws=providers.Singleton(DynamoDbNotificationStore.from_settings, config, dynamodb_forum),
+    )
 
     forum = providers.Singleton(
         ForumDeps,
@@ -234,4 +273,5 @@ class Container(containers.DeclarativeContainer):
         providers.Singleton(_memory_health, config),
         providers.Singleton(_redis_health, config),
         providers.Singleton(_sql_health, config, sql_engine.provider),
+        providers.Singleton(_dynamodb_health, config, dynamodb_forum.provider),
     )

@@ -843,6 +843,8 @@ class DynamoDbSubscriptionStore:
 
     def of_topic(self, topic: str, now: datetime) -> list[LiveSubscription]:
         items = self._forum.query_all(
+            # Strongly consistent: a subscription just put by another process must count as watching.
+            ConsistentRead=True,
             KeyConditionExpression="PK = :pk",
             FilterExpression="expires_at > :now AND topic = :topic",
             ExpressionAttributeValues={

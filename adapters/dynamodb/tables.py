@@ -3,6 +3,10 @@
 One forum table keeps the AlgoREA data model's key schema: partition key `PK` (S), sort key `time`
 (N). Thread state lives in it too; two sparse GSIs list threads by participant and by helper group,
 newest update first (see docs/access-patterns.md for every item kind and request).
+
+A second table, `notifications`, keeps followers' stored notifications: partition key `PK` (S) =
+`NOTIF#{user_id}`, sort key `SK` (S) = the notification id. The ids are strings that sort by time,
+which the forum table's numeric sort key cannot hold, so a page is one Query on this table.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from botocore.exceptions import ClientError
 from adapters.dynamodb.client import call, error_code
 
 FORUM_TABLE = "forum"
+NOTIFICATIONS_TABLE = "notifications"
 BY_PARTICIPANT_INDEX = "threads-by-participant"
 BY_HELPER_GROUP_INDEX = "threads-by-helper-group"
 TTL_ATTRIBUTE = "ttl"
@@ -22,6 +27,10 @@ TTL_ATTRIBUTE = "ttl"
 
 def forum_table_name(prefix: str) -> str:
     return f"{prefix}{FORUM_TABLE}"
+
+
+def notifications_table_name(prefix: str) -> str:
+    return f"{prefix}{NOTIFICATIONS_TABLE}"
 
 
 def forum_table_definition(prefix: str) -> dict[str, Any]:
@@ -57,8 +66,23 @@ def forum_table_definition(prefix: str) -> dict[str, Any]:
     }
 
 
+def notifications_table_definition(prefix: str) -> dict[str, Any]:
+    return {
+        "TableName": notifications_table_name(prefix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+    }
+
+
 def table_definitions(prefix: str) -> list[dict[str, Any]]:
-    return [forum_table_definition(prefix)]
+    return [forum_table_definition(prefix), notifications_table_definition(prefix)]
 
 
 def create_tables(client, prefix: str, wait: bool = True) -> list[str]:

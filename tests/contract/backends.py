@@ -12,6 +12,7 @@ import pytest
 
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.notify import InProcessNotifier
+from application.forum.notifications import NotificationStore, SubscriptionStore
 from application.forum.ports import ForumUnitOfWork
 
 UowFactory = Callable[[], ForumUnitOfWork]
@@ -51,4 +52,48 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest, InProcessNotifier], UowFact
     "sqlite": sqlite_backend,
     "postgres": postgres_backend,
     "dynamodb": dynamodb_backend,
+}
+
+
+# -- the live delivery stores: (NotificationStore, SubscriptionStore) on a fresh, empty backend ----
+
+
+def memory_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
+    from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
+
+    return MemoryNotificationStore(), MemorySubscriptionStore()
+
+
+def sqlite_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
+    from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
+    from tests.support.sql import fresh_sqlite
+
+    database = fresh_sqlite(request)
+    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine)
+
+
+def postgres_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
+    from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
+    from tests.support.sql import fresh_postgres
+
+    database = fresh_postgres(request)
+    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine)
+
+
+def dynamodb_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
+    from adapters.dynamodb.forum import DynamoDbSubscriptionStore
+    from adapters.dynamodb.live import DynamoDbNotificationStore
+    from adapters.dynamodb.tables import FORUM_TABLE, notifications_table_name
+    from tests.support.dynamodb import fresh_forum
+
+    forum = fresh_forum(request)  # creates every table under a prefix of its own
+    prefix = forum.table.removesuffix(FORUM_TABLE)
+    return DynamoDbNotificationStore(forum.client, notifications_table_name(prefix)), DynamoDbSubscriptionStore(forum)
+
+
+LIVE_BACKENDS: dict[str, Callable[[pytest.FixtureRequest], tuple[NotificationStore, SubscriptionStore]]] = {
+    "memory": memory_live,
+    "sqlite": sqlite_live,
+    "postgres": postgres_live,
+    "dynamodb": dynamodb_live,
 }
