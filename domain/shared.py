@@ -118,7 +118,7 @@ class Cursor:
         except ValueError:
             raise InvalidCursor(field_name) from None
         body = text.removeprefix(cls.PREFIX)
-        if body == text or not body.isdigit() or len(body) > 19:
+        if body == text or not (body.isascii() and body.isdigit()) or len(body) > 19:
             raise InvalidCursor(field_name)
         return cls(int(body))
 

@@ -13,25 +13,27 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from application.shared import BackendUnavailable
 
 DEFAULT_REGION = "eu-west-3"
 DEFAULT_TABLE_PREFIX = "parley-"
 
-# A request path must answer (or fail with a 503) quickly: short timeouts, few retries. botocore's
-# "standard" mode retries throttling and transient errors with backoff, within this bound.
+# A request path must answer, or fail with a 503, within two seconds when DynamoDB is down or hangs
+# (docs/operations.md, "Backend outages"): at most two attempts, each bounded by the timeouts below,
+# 50 ms apart. The "legacy" retry mode's delay for DynamoDB is fixed (50 ms, doubling; botocore's
+# _retry.json) in every botocore version this project allows, while "standard" waited up to a second
+# before a retry in older ones. Throttling beyond the retry is a 503 too (UNAVAILABLE_CODES). Worst
+# case: 2 x (connect or read timeout) + 0.05 s, checked by tests/unit/test_outage_budgets.py.
+CONNECT_TIMEOUT_SECONDS = 0.5
+READ_TIMEOUT_SECONDS = 0.75
+TOTAL_ATTEMPTS = 2
 CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=2,
-    retries={"max_attempts": 3, "mode": "standard"},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"total_max_attempts": TOTAL_ATTEMPTS, "mode": "legacy"},
 )
 
 # Errors that mean "DynamoDB is not answering right now", not "the request was wrong".
@@ -44,7 +46,9 @@ UNAVAILABLE_CODES = frozenset(
         "ServiceUnavailable",
     }
 )
-NETWORK_ERRORS = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+# Refused, timed out, reset or closed mid-answer: every way the connection itself can fail. The bases,
+# so that no variant (SSL, proxy, a dropped connection) escapes as a 500.
+NETWORK_ERRORS = (BotocoreConnectionError, HTTPClientError)
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,41 @@ from application.shared import Publication
 log = logging.getLogger(__name__)
 
 
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=15)
+# Publishing happens inside the request that stored the message (after its commit), so a Redis that
+# is down or hangs may cost that request at most this long; live delivery fails, the write stands.
+PUBLISH_TIMEOUT_SECONDS = 0.5
+# After a failure, publications are dropped without trying for this long, so that an outage does
+# not charge the timeout to every write; the first publication after it probes Redis again.
+PUBLISH_PAUSE_SECONDS = 1.0
+
+
+def redis_client(url: str, timeout: float = 2) -> redis.Redis:
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=15
+    )
 
 
 class RedisNotifier:
-    def __init__(self, url: str, channel_prefix: str = "parley:"):
-        self._redis = redis_client(url)
+    def __init__(self, url: str, channel_prefix: str = "parley:", clock=time.monotonic):
+        self._redis = redis_client(url, PUBLISH_TIMEOUT_SECONDS)
         self._prefix = channel_prefix
+        self._clock = clock
+        self._paused_until = 0.0
 
     def publish(self, publications: list[Publication]) -> None:
+        if self._clock() < self._paused_until:
+            # Redis failed a moment ago: these subscribers catch up from their cursor when they resume.
+            log.debug("redis unavailable; %d publication(s) not sent", len(publications))
+            return
         pipe = self._redis.pipeline(transaction=False)
         for p in publications:
             pipe.publish(self._prefix + p.topic, json.dumps(p.payload, separators=(",", ":")))
-        pipe.execute()
+        try:
+            pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError):
+            self._paused_until = self._clock() + PUBLISH_PAUSE_SECONDS
+            raise
+        self._paused_until = 0.0
 
 
 class RedisRelay:

@@ -5,17 +5,37 @@ for the writer, a busy timeout so that writers queue instead of failing, foreign
 SQLAlchemy (not the sqlite3 module) emitting BEGIN so that a writing unit of work can take the
 write lock first (`BEGIN IMMEDIATE`, see `WRITE_LOCK`). Taking it late would let two deferred
 transactions both read and then fail to upgrade to writers.
+
+PostgreSQL is bounded for outages (docs/operations.md, "Backend outages"): a request that needs the
+database must get its 503 within two seconds when the server is down or hangs. Every engine gives
+up connecting after `POSTGRES_CONNECT_DEADLINE_SECONDS` (psycopg will not wait less than 2 s, so the
+deadline is kept here); the application's engine (`create_postgres_engine`) also waits at most
+`POSTGRES_POOL_TIMEOUT_SECONDS` for a pooled connection and has the server cancel any statement
+after `POSTGRES_STATEMENT_TIMEOUT_MS`. The administration engine (`create_engine`, migrations) keeps
+the server's statement timeout, since building an index may legitimately take longer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
+# psycopg's own connect timeout (it rounds anything below 2 s up to 2 s, as libpq does): it ends a
+# connection attempt that the deadline below has already given up on.
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 2
+# How long a request waits for a new PostgreSQL connection before the database counts as down.
+POSTGRES_CONNECT_DEADLINE_SECONDS = 1.0
+# The application's engine: the longest wait for a pooled connection (all of them busy), and the
+# longest statement the server runs for it (lock waits included) before cancelling it.
+POSTGRES_POOL_TIMEOUT_SECONDS = 0.5
+POSTGRES_STATEMENT_TIMEOUT_MS = 1500
 # A unit of work holds one connection and the permissions lookup it triggers another.
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
@@ -25,16 +45,21 @@ WRITE_LOCK = "parley_write_lock"
 
 
 def create_engine(url: str | URL) -> Engine:
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql"):
-        # psycopg 3, whatever the URL's scheme says: psycopg2 is not installed.
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = _with_driver(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":
         return _postgres_engine(parsed)
     shown = parsed.render_as_string(hide_password=True)
     raise ValueError(f"unsupported database URL {shown!r}: use sqlite or postgresql")
+
+
+def _with_driver(url: str | URL) -> URL:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        # psycopg 3, whatever the URL's scheme says: psycopg2 is not installed.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
 
 
 def sqlite_file(url: str | URL) -> Path | None:
@@ -82,22 +107,70 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-def _postgres_engine(url: URL) -> Engine:
-    return sa.create_engine(
+def _postgres_engine(url: URL, pool_timeout: float = 5, options: str | None = None) -> Engine:
+    connect_args: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    if options:
+        connect_args["options"] = options
+    engine = sa.create_engine(
         url,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         # A request must answer 503 quickly when the server is gone, not hang for the OS's TCP timeout.
-        pool_timeout=5,
-        connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS},
+        pool_timeout=pool_timeout,
+        connect_args=connect_args,
     )
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect_within_deadline(dialect, _record, cargs, cparams):
+        return connect_within(
+            lambda: dialect.connect(*cargs, **cparams),
+            POSTGRES_CONNECT_DEADLINE_SECONDS,
+            dialect.loaded_dbapi.OperationalError,
+            close_late=lambda connection: connection.close(),
+        )
+
+    return engine
 
 
 def create_postgres_engine(url: str | URL) -> Engine:
-    """The postgres profile's engine; any other database here is a configuration mistake."""
-    engine = create_engine(url)
-    if engine.dialect.name != "postgresql":
-        engine.dispose()
+    """The postgres profile's engine, bounded for the request path; any other database is a mistake."""
+    parsed = _with_driver(url)
+    if parsed.get_backend_name() != "postgresql":
         raise ValueError("PARLEY_DATABASE_URL must be a postgresql:// URL in this profile")
-    return engine
+    # `-c` settings apply in order, so a statement_timeout in the URL's ?options= overrides ours.
+    options = f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS} {parsed.query.get('options') or ''}"
+    return _postgres_engine(parsed, pool_timeout=POSTGRES_POOL_TIMEOUT_SECONDS, options=options.strip())
+
+
+# Connection attempts run here so that the caller can stop waiting; one worker per pooled connection.
+_connector = ThreadPoolExecutor(max_workers=POOL_SIZE + MAX_OVERFLOW, thread_name_prefix="pg-connect")
+
+
+def connect_within(
+    connect: Callable[[], Any],
+    deadline: float,
+    timeout_error: Callable[[str], BaseException],
+    close_late: Callable[[Any], None] = lambda _connection: None,
+) -> Any:
+    """`connect()`, or `timeout_error` once `deadline` seconds have passed.
+
+    An attempt that outlives the deadline runs on to its driver's own timeout in the background; a
+    connection it still opens is closed (`close_late`), never leaked into the pool.
+    """
+    future = _connector.submit(connect)
+    try:
+        return future.result(timeout=deadline)
+    except FutureTimeout:
+        if not future.cancel():
+            future.add_done_callback(lambda done: _close_if_connected(done, close_late))
+        raise timeout_error(f"no connection within {deadline:g} s") from None
+
+
+def _close_if_connected(future: Future, close: Callable[[Any], None]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    try:
+        close(future.result())
+    except Exception:  # noqa: BLE001 (a late connection to a sick server may fail to close; nobody waits for it)
+        pass

@@ -14,7 +14,7 @@ from application.shared import Actor
 from domain.forum import events as ev
 from domain.forum.events import EventType, StoredEvent
 from domain.forum.model import ThreadKey
-from domain.forum.policy import can_moderate, can_write
+from domain.forum.policy import can_moderate, can_read, can_write
 from domain.shared import Conflict, Cursor, Forbidden, NotFound, rfc3339
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE})
@@ -65,7 +65,10 @@ def _notify_followers(deps: ForumDeps, message: StoredEvent) -> None:
     now = deps.now()
     try:
         with deps.uow() as uow:
+            thread = load_thread(uow.threads, message.key)
             followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
+        # A follow outlives the right to read (the helper group changed, the window closed).
+        followers = [uid for uid in followers if _may_read(deps, uid, thread, now)]
         watching = {s.user_id for s in deps.subscriptions.of_topic(thread_topic(message.key), now) if s.user_id}
         notify_followers(message, followers, watching, deps.notifications, deps.notifier, now)
     except Exception:
@@ -78,6 +81,10 @@ def _same_post(existing: StoredEvent, actor: Actor, text: str) -> StoredEvent:
     if existing.user_id != actor.user_id or (first_text is not None and first_text != text):
         raise Conflict("uuid already used for another message", {"uuid": ["already used in this thread"]})
     return existing
+
+
+def _may_read(deps: ForumDeps, user_id: int, thread, now) -> bool:
+    return can_read(deps.permissions.grants(user_id, thread.key, thread.helper_group_id), thread, now)
 
 
 def edit_message(deps: ForumDeps, actor: Actor, key: ThreadKey, uuid: str, text: str) -> StoredEvent:

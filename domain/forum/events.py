@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid as uuid_module
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,6 +16,10 @@ MAX_MESSAGE_CHARS = 4000
 MAX_UUID_CHARS = 64
 # Kept with a message so a retried post can be recognised after an edit; never shown to clients.
 PRIVATE_FIELDS = frozenset({"original_text"})
+# URL-safe, so that every message can be addressed as …/messages/{uuid} to edit or delete it.
+UUID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1," + str(MAX_UUID_CHARS) + "}")
+# NUL and lone surrogates cannot be stored by SQL databases; no real text needs them.
+UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 
 
 class EventType(enum.StrEnum):
@@ -84,6 +89,8 @@ class StoredEvent(ThreadEvent):
 def clean_message_text(text: str) -> str:
     """Messages are 1..4,000 characters after trimming; the trimmed text is what gets stored."""
     trimmed = text.strip()
+    if UNSTORABLE_CHARS.search(trimmed):
+        raise InvalidValue("message has invalid characters", {"text": ["must not contain NUL or lone surrogates"]})
     if not trimmed:
         raise InvalidValue("message is blank", {"text": ["must not be blank"]})
     if len(trimmed) > MAX_MESSAGE_CHARS:
@@ -97,9 +104,9 @@ def clean_message_uuid(value: str | None) -> str:
     """The client's idempotency key. Any non-blank token up to 64 characters; one is made if absent."""
     if value is None:
         return str(uuid_module.uuid4())
-    if not value.strip() or len(value) > MAX_UUID_CHARS or not value.isprintable():
+    if not UUID_PATTERN.fullmatch(value):
         raise InvalidValue(
-            "invalid uuid", {"uuid": [f"must be 1..{MAX_UUID_CHARS} printable characters"]}
+            "invalid uuid", {"uuid": [f"must be 1..{MAX_UUID_CHARS} characters among A-Z a-z 0-9 . _ ~ -"]}
         )
     return value
 

@@ -10,6 +10,7 @@ from domain.shared import InvalidRequest
 
 FOLLOW_EXPIRY_AFTER_CLOSE = timedelta(weeks=2)
 RECENTLY_CLOSED = timedelta(weeks=2)
+MAX_MESSAGE_COUNT = 2**31 - 1  # stored in a 32-bit column
 
 
 class ThreadStatus(enum.StrEnum):
@@ -109,13 +110,13 @@ class Thread:
             self,
             status=new_status,
             helper_group_id=helper,
-            message_count=max(count, 0),
+            message_count=min(max(count, 0), MAX_MESSAGE_COUNT),
             latest_update_at=now,
         )
         return updated, StatusChange(self.status, new_status)
 
     def with_message_posted(self, now: datetime) -> Thread:
-        return replace(self, message_count=self.message_count + 1, latest_update_at=now)
+        return replace(self, message_count=min(self.message_count + 1, MAX_MESSAGE_COUNT), latest_update_at=now)
 
 
 def validate_update(thread: Thread, update: ThreadUpdate) -> None:

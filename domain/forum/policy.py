@@ -97,7 +97,9 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
     validate_update(thread, update)
     target = update.status or thread.status
     opening = target.is_open and not thread.is_open
-    if g.is_participant and opening and not g.can_request_help_to:
+    if g.is_participant and update.helper_group_id is not None and not g.can_request_help_to:
+        # Checked on every change of helper group, not only on opening: otherwise re-setting the
+        # current open status with a new group would get around it.
         raise InvalidRequest(
             "invalid helper group",
             {"helper_group_id": ["the participant may not request help from this group"]},
@@ -107,9 +109,11 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
             raise Forbidden()
         return
     if update.status == thread.status:
-        # Setting the current status again is allowed to anyone past step 1, whatever else the body
-        # carries (DESIGN.md §2.1 step 3, as AlgoREA's userCanChangeThreadStatus does).
-        return
+        # Setting the current status again is allowed (DESIGN.md §2.1 step 3), but it waives only the
+        # status check: the other fields of the body still need the participant or a writer.
+        if _only_status(update) or g.is_participant or can_write(g, thread):
+            return
+        raise Forbidden()
     if g.is_participant:
         return
     if opening and is_watcher(g):
@@ -118,3 +122,7 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
         return
     raise Forbidden()
 
+
+
+def _only_status(update: ThreadUpdate) -> bool:
+    return update.helper_group_id is None and update.message_count is None and update.message_count_increment is None

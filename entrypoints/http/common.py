@@ -16,7 +16,10 @@ from entrypoints.http.errors import UnsupportedMediaType
 def json_body(schema: Schema) -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("request body must be JSON", {"Content-Type": ["use application/json"]})
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nesting deep enough to exhaust the parser is malformed input, not a 500
+        data = None
     if data is None:
         raise InvalidRequest("malformed JSON body", {"body": ["is not valid JSON"]})
     if not isinstance(data, dict):

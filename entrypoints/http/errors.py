@@ -79,7 +79,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = HTTP_CODES.get(error.code or 0) or (error.name or "error").lower().replace(" ", "_")
-        return error_response(error.code or 500, error.description or error.name, code)
+        # Keep what the exception says about itself, such as Allow on a 405.
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+        return error_response(error.code or 500, error.description or error.name, code, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -23,6 +23,10 @@ from entrypoints.http.errors import error_response
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 DISABLED = ("", "off", "none", "0")
 EXTENSION = "parley.limiter"
+# Each call to the counters' Redis gives up after this long. A write during a Redis outage may make
+# two (the count, then Flask-Limiter's recovery probe) before its publication: see docs/operations.md,
+# "Backend outages", for the two-second budget.
+STORAGE_TIMEOUT_SECONDS = 0.25
 
 
 class BoundedRequest(Request):
@@ -68,18 +72,29 @@ def install_write_limit(app: Flask, settings: Mapping[str, str], exempt: frozens
         app=app,
         storage_uri=storage,
         # Short socket timeouts and an in-process fallback: a Redis outage must not stall or fail writes.
-        storage_options={"socket_timeout": 1, "socket_connect_timeout": 1} if shared_store else {},
+        storage_options=(
+            {"socket_timeout": STORAGE_TIMEOUT_SECONDS, "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS}
+            if shared_store
+            else {}
+        ),
         in_memory_fallback_enabled=shared_store,
         swallow_errors=True,
         headers_enabled=False,
         key_prefix="parley",
     )
     app.extensions[EXTENSION] = limiter
+    # Reads are never limited, so they never touch the counters' storage: a Redis outage (whose
+    # recovery Flask-Limiter probes on the requests it sees) must not slow them down.
+    limiter.request_filter(_is_read)
     write_limit = limiter.shared_limit(rate, scope="writes", methods=list(WRITE_METHODS))
     for endpoint, view in list(app.view_functions.items()):
         if endpoint not in exempt and endpoint != "static" and not endpoint.startswith("__flask_sock"):
             app.view_functions[endpoint] = write_limit(view)
     app.register_error_handler(RateLimitExceeded, _rate_limited)
+
+
+def _is_read() -> bool:
+    return request.method not in WRITE_METHODS
 
 
 def _retry_after() -> int:

@@ -96,7 +96,7 @@ def _parse(raw: Any) -> dict[str, Any]:
         raise BadFrame("frames are JSON text of at most 16 KiB")
     try:
         frame = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise BadFrame("frame is not valid JSON") from None
     if not isinstance(frame, dict):
         raise BadFrame("frame must be a JSON object")

@@ -6,6 +6,7 @@ entries to `HANDLERS` without touching these.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,12 +16,14 @@ from application.forum import live
 from application.forum.deps import ForumDeps
 from application.forum.notifications import LiveSubscription
 from application.forum.topics import thread_topic
+from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
 from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,10 +150,11 @@ HANDLERS: dict[str, Handler] = {
 def dispatch(session: Session, frame: dict[str, Any]) -> None:
     """Run one frame's handler; every failure becomes an error frame and the connection stays."""
     frame_id = frame.get("id")
-    handler = HANDLERS.get(frame.get("action"))
+    action = frame.get("action")
     try:
+        handler = HANDLERS.get(action) if isinstance(action, str) else None
         if handler is None:
-            raise BadFrame(f"unknown action {frame.get('action')!r}", frame_id)
+            raise BadFrame(f"unknown action {str(action)[:40]!r}", frame_id)
         handler(session, frame)
     except BadFrame as err:
         session.conn.send(error_frame(err.frame_id, "bad_request", str(err)))
@@ -158,5 +162,11 @@ def dispatch(session: Session, frame: dict[str, Any]) -> None:
         session.conn.send(error_frame(frame_id, "forbidden", err.message))
     except NotFound as err:
         session.conn.send(error_frame(frame_id, "not_found", err.message))
+    except BackendUnavailable as err:
+        session.conn.send(error_frame(frame_id, "unavailable", err.message))
     except DomainError as err:
         session.conn.send(error_frame(frame_id, "bad_request", err.message))
+    except Exception:
+        # A bug must cost one frame, not the client's connection and subscriptions.
+        log.exception("websocket frame handler failed")
+        session.conn.send(error_frame(frame_id, "internal_error", "the frame could not be handled"))

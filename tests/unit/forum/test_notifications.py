@@ -73,3 +73,21 @@ def test_paging_read_and_delete(forum):
         notifications.delete_notification(store, Actor(LEARNER), first[1].id)
     with pytest.raises(InvalidRequest):
         notifications.list_notifications(store, me, "../etc", 3)
+
+
+def test_a_follower_who_can_no_longer_read_the_thread_gets_no_notification(forum):
+    from application.forum import threads
+    from domain.forum.model import ThreadStatus, ThreadUpdate
+    from tests.unit.forum.test_use_cases import HELPER_VALIDATED, HELPERS
+
+    deps, notifier, clock = forum
+    open_thread(deps)
+    follows.follow_thread(deps, Actor(HELPER_VALIDATED), KEY)
+    # the participant asks another group for help: the validated helper of group 5 loses read access
+    deps.permissions.tables.grant(100, 10, can_request_help_to=(HELPERS, 6))
+    threads.update_thread(
+        deps, Actor(LEARNER), KEY, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, helper_group_id=6)
+    )
+    messages.post_message(deps, Actor(LEARNER), KEY, "secret", "u-secret")
+    assert notifications.list_notifications(deps.notifications, Actor(HELPER_VALIDATED), None, 10) == []
+    assert not [p for p in notifier.published if p.topic == user_topic(HELPER_VALIDATED)]

@@ -80,11 +80,12 @@ def ref_update_outcome(g: Grants, current: str, u: ThreadUpdate) -> str:
         return "invalid"
     if u.message_count is not None and u.message_count_increment is not None:
         return "invalid"
-    if g.is_participant and opening and not g.can_request_help_to:
+    if g.is_participant and u.helper_group_id is not None and not g.can_request_help_to:
         return "invalid"
     # 3. rights
-    if status is None:
-        return "ok" if ref_can_write(g, current) else "forbidden"
+    only_status = u.helper_group_id is None and u.message_count is None and u.message_count_increment is None
+    if status is None or (status == current and not only_status):
+        return "ok" if g.is_participant and status is not None or ref_can_write(g, current) else "forbidden"
     if status == current or g.is_participant:
         return "ok"
     if opening and int(g.can_watch) >= ANSWER and g.can_watch_members:
@@ -187,10 +188,20 @@ def test_thread_token_claims_decide_for_their_thread_only(is_mine, can_watch, ma
     assert can_write(g, thread) == (may_write and thread.is_open)
 
 
-def test_setting_the_current_status_again_is_allowed_with_other_fields():
-    """The deviation fixed in policy.py: it used to ask for write rights when the body carried more."""
+def test_restating_the_current_status_waives_only_the_status_check():
+    """A reader-only user may restate the status, but cannot carry other changes in on it: that
+    let anyone who views the item move an open thread's helper group or reset its count."""
     viewer = Grants(can_view=ViewLevel.CONTENT, can_watch=WatchLevel.RESULT)
     thread = Thread(KEY, ThreadStatus.WAITING_FOR_TRAINER, 3, 2, NOW)
-    check_update(viewer, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, message_count_increment=1))
-    with pytest.raises(Forbidden):  # without a status, the user must be able to write
-        check_update(viewer, thread, ThreadUpdate(message_count_increment=1))
+    check_update(viewer, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER))
+    for smuggled in (
+        ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, message_count_increment=1),
+        ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, message_count=0),
+        ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, helper_group_id=200),
+        ThreadUpdate(message_count_increment=1),
+    ):
+        with pytest.raises(Forbidden):
+            check_update(viewer, thread, smuggled)
+    participant = Grants(can_view=ViewLevel.CONTENT, is_participant=True, can_request_help_to=False)
+    with pytest.raises(InvalidRequest):  # a new helper group must be one the participant may ask
+        check_update(participant, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, helper_group_id=200))

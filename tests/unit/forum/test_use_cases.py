@@ -358,3 +358,16 @@ def test_cursor_survives_encoding_across_pages(forum):
     token = page[-1].cursor.encode()
     older = messages.list_messages(deps, user(LEARNER), KEY, Cursor.decode(token), 2)
     assert [m.data["text"] for m in older] == ["m0"]
+
+
+def test_restating_a_closed_status_does_not_extend_the_read_window(forum):
+    deps, _, _, _, clock = forum
+    open_thread(deps)
+    close_thread(deps)
+    closed_at = threads.get_thread(deps, user(LEARNER), KEY).thread.latest_update_at
+    clock.advance(days=13)
+    threads.update_thread(deps, user(HELPER_VALIDATED), KEY, ThreadUpdate(status=S.CLOSED))
+    assert threads.get_thread(deps, user(LEARNER), KEY).thread.latest_update_at == closed_at
+    clock.advance(days=2)
+    with pytest.raises(Forbidden):  # the validated helper's two weeks after the close are over
+        threads.get_thread(deps, user(HELPER_VALIDATED), KEY)

@@ -296,3 +296,37 @@ def test_unknown_route_and_method_are_json(client):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_a_cursor_with_non_ascii_digits_is_400_not_500(client):
+    import base64
+
+    bad = base64.urlsafe_b64encode("e1.²".encode()).decode().rstrip("=")
+    h = as_user(LEARNER)
+    assert_error(client.get(f"{THREAD}/events?after={bad}", headers=h), 400, "invalid_cursor")
+    assert_error(client.get(f"{THREAD}/messages?before={bad}", headers=h), 400, "invalid_cursor")
+
+
+def test_deeply_nested_json_is_400_not_500(client):
+    body = "[" * 30000 + "]" * 30000
+    r = client.put(THREAD, headers=as_user(LEARNER), data=body, content_type="application/json")
+    assert_error(r, 400, field="body")
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bad \ud800 surrogate"])
+def test_unstorable_characters_are_422(client, text):
+    open_thread(client)
+    r = client.post(f"{THREAD}/messages", headers=as_user(LEARNER), json={"text": text, "uuid": "u1"})
+    assert_error(r, 422, field="text")
+
+
+@pytest.mark.parametrize("uuid", ["a/b", "a b", "é", "x" * 65])
+def test_uuids_must_be_url_safe(client, uuid):
+    open_thread(client)
+    r = client.post(f"{THREAD}/messages", headers=as_user(LEARNER), json={"text": "hi", "uuid": uuid})
+    assert_error(r, 422, field="uuid")
+
+
+def test_405_says_which_methods_are_allowed(client):
+    r = client.patch(THREAD, headers=as_user(LEARNER))
+    assert r.status_code == 405 and "GET" in r.headers["Allow"]
