@@ -9,7 +9,7 @@ from application.forum.deps import ForumDeps, load_thread, require_read, user_gr
 from application.forum.follows import on_status_change
 from application.forum.ports import ForumUnitOfWork, ThreadListQuery
 from application.forum.thread_token import thread_claims_for
-from application.forum.topics import event_publication
+from application.forum.topics import access_check_publication, event_publication
 from application.shared import Actor
 from domain.forum.events import status_events
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
@@ -55,6 +55,8 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
         for event in status_events(key, actor.user_id, change.before, change.after, now):
             uow.queue(event_publication(uow.events.append(event)))
         on_status_change(uow, change, key, actor.user_id, now)
+        if updated.helper_group_id != thread.helper_group_id and not change.changed:  # status events re-check too
+            uow.queue(access_check_publication(key))
         uow.commit()
     if not can_read(grants, updated, now):
         return ThreadView(updated, False, visible=False)

@@ -15,5 +15,11 @@ def user_topic(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def access_check_publication(key: ThreadKey) -> Publication:
+    """Not for clients: tells live subscribers' connections to re-check who may still read the thread
+    (a new helper group changes that without any status event)."""
+    return Publication(thread_topic(key), {"topic": "forum.thread", "access_check": True})
+
+
 def event_publication(event: StoredEvent) -> Publication:
     return Publication(thread_topic(event.key), {"topic": "forum.thread", "event": event.to_public()})

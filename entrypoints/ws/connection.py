@@ -2,28 +2,53 @@
 
 Publishing never blocks on a client: frames go into the connection's bounded queue, and a
 connection whose queue is full is closed (it resumes from its last cursor when it reconnects),
-so one slow socket cannot hold up the others.
+so one slow socket cannot hold up the others. Everything that may block or do I/O for this
+connection — sending, closing the socket, dropping subscriptions, re-checking access — runs on
+the connection's writer, never on the thread that publishes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from application.shared import Publication
 from entrypoints.metrics import EVENTS_DELIVERED
+
+log = logging.getLogger(__name__)
 
 OUTBOX_FRAMES = 2000
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
 RENEW_EVERY_SECONDS = 15 * 60
 CLOSE_TOO_SLOW = 4408
+# Events after which the right to read a thread may have changed (helper group, closing).
+ACCESS_CHANGING_EVENTS = frozenset({"thread_opened", "thread_closed", "status_changed"})
+
+
+@dataclass(frozen=True)
+class _Frame:
+    text: str
+    topic: str | None = None  # a topic's frames are skipped once its subscription is gone
+
+
+@dataclass(frozen=True)
+class _Call:
+    run: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int | None
+    reason: str | None
 
 
 class Subscription:
@@ -39,6 +64,8 @@ class Subscription:
         self._seen_order: deque[str] = deque()
         self.unsubscribe: Callable[[], None] = lambda: None
         self.on_renew: Callable[[], None] = lambda: None
+        # Re-checks the right to read; returns False when it is gone. Runs on the writer.
+        self.still_allowed: Callable[[], bool] = lambda: True
         self._renewed_at = time.monotonic()
 
     def on_publication(self, publication: Publication) -> None:
@@ -46,9 +73,7 @@ class Subscription:
             if self._priming:
                 self._buffer.append(publication)
                 return
-            if self._remember(publication.cursor):
-                self.conn.enqueue(publication.frame())
-                EVENTS_DELIVERED.inc()
+            self._deliver(publication)
 
     def primed(self, history_cursors: list[str]) -> None:
         """History has been queued: release the live events it did not already contain."""
@@ -56,10 +81,36 @@ class Subscription:
             for cursor in history_cursors:
                 self._remember(cursor)
             for publication in self._buffer:
-                if self._remember(publication.cursor):
-                    self.conn.enqueue(publication.frame())
+                self._deliver(publication)
             self._buffer = []
             self._priming = False
+
+    def _deliver(self, publication: Publication) -> None:
+        if publication.payload.get("access_check"):
+            self.conn.enqueue_call(self.recheck)
+            return
+        if not self._remember(publication.cursor):
+            return
+        event = publication.payload.get("event")
+        if isinstance(event, dict) and event.get("type") in ACCESS_CHANGING_EVENTS:
+            # Checked before the frame goes out: the change may be the one that ends this reader's access.
+            self.conn.enqueue_call(self.recheck)
+        self.conn.enqueue(publication.frame(), self.topic)
+        EVENTS_DELIVERED.inc()
+
+    def recheck(self) -> None:
+        if self.conn.subscriptions.get(self.topic) is not self:
+            return
+        try:
+            allowed = self.still_allowed()
+        except Exception:
+            log.warning("could not re-check a subscription; keeping it", exc_info=True)
+            return
+        if not allowed:
+            self.conn.remove(self.topic)
+            self.conn.send_now(
+                {"type": "error", "id": self.id, "code": "forbidden", "message": "access to this thread ended"}
+            )
 
     def renew(self) -> None:
         now = time.monotonic()
@@ -68,6 +119,7 @@ class Subscription:
         self._renewed_at = now
         self.expires_at = now + SUBSCRIPTION_TTL_SECONDS
         self.on_renew()
+        self.conn.enqueue_call(self.recheck)
 
     def _remember(self, cursor: str | None) -> bool:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""
@@ -83,14 +135,13 @@ class Subscription:
 
 
 class Connection:
-    def __init__(self, ws, on_close: Callable[[Connection], None] | None = None):
+    def __init__(self, ws):
         self.ws = ws
         self.id = uuid.uuid4().hex
         self.actor = None
         self.subscriptions: dict[str, Subscription] = {}
         self._outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_FRAMES)
         self._closed = threading.Event()
-        self._on_close = on_close
         self._writer = threading.Thread(target=self._drain, name=f"ws-writer-{self.id[:8]}", daemon=True)
         self._writer.start()
 
@@ -101,35 +152,56 @@ class Connection:
     def send(self, frame: dict[str, Any]) -> None:
         self.enqueue(json.dumps(frame, separators=(",", ":")))
 
-    def enqueue(self, text: str) -> None:
+    def enqueue(self, text: str, topic: str | None = None) -> None:
+        self._put(_Frame(text, topic))
+
+    def enqueue_call(self, run: Callable[[], None]) -> None:
+        self._put(_Call(run))
+
+    def send_now(self, frame: dict[str, Any]) -> None:
+        """From the writer itself (a re-check): straight to the socket, behind nothing."""
+        try:
+            self.ws.send(json.dumps(frame, separators=(",", ":")))
+        except Exception:
+            self.close(flush=False)
+
+    def _put(self, item: object) -> None:
         if self.closed:
             return
         try:
-            self._outbox.put_nowait(text)
+            self._outbox.put_nowait(item)
         except queue.Full:
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
 
     def _drain(self) -> None:
         while True:
             item = self._outbox.get()
-            if isinstance(item, tuple):
-                self._close_socket(*item)
+            if isinstance(item, _Close):
+                self._teardown(item.code, item.reason)
                 return
+            if isinstance(item, _Call):
+                item.run()
+                continue
+            if item.topic is not None and item.topic not in self.subscriptions:
+                continue
             try:
-                self.ws.send(item)
+                self.ws.send(item.text)
             except Exception:
                 # A send that fails ends the connection and with it every subscription.
-                self.close(flush=False)
+                self._closed.set()
+                self._teardown(None, None)
                 return
 
-    def _close_socket(self, code: int | None, reason: str | None) -> None:
+    def _teardown(self, code: int | None, reason: str | None) -> None:
+        for topic in list(self.subscriptions):
+            self.remove(topic)
         try:
             self.ws.close(code, reason)
         except Exception:
             pass
 
     def wait_flushed(self, timeout: float) -> None:
-        """After `close(flush=True)`: give the writer a moment to deliver the last frames."""
+        """After `close()`: give the writer a moment to deliver the last frames and tear down."""
         self._writer.join(timeout=timeout)
 
     def drop_expired(self) -> list[Subscription]:
@@ -140,7 +212,7 @@ class Connection:
         return expired
 
     def renew_all(self) -> None:
-        for sub in self.subscriptions.values():
+        for sub in list(self.subscriptions.values()):
             sub.renew()
 
     def remove(self, topic: str) -> Subscription | None:
@@ -150,22 +222,22 @@ class Connection:
         return sub
 
     def close(self, code: int | None = None, reason: str | None = None, flush: bool = True) -> None:
-        """Stop delivering; with `flush`, frames already queued (such as an error) go out first."""
+        """Stop delivering. Never blocks: the writer tears down, after the frames already queued
+        (`flush`) or at once, dropping them (a slow consumer, or a client already gone)."""
         if self._closed.is_set():
             return
         self._closed.set()
-        for topic in list(self.subscriptions):
-            self.remove(topic)
-        if flush:
-            try:
-                self._outbox.put_nowait((code, reason))
-            except queue.Full:
-                flush = False
         if not flush:
-            self._close_socket(code, reason)
-            try:
-                self._outbox.put_nowait((None, None))
-            except queue.Full:
-                pass
-        if self._on_close:
-            self._on_close(self)
+            self._discard_queued()
+        try:
+            self._outbox.put_nowait(_Close(code, reason))
+        except queue.Full:
+            self._discard_queued()
+            self._outbox.put_nowait(_Close(code, reason))
+
+    def _discard_queued(self) -> None:
+        try:
+            while True:
+                self._outbox.get_nowait()
+        except queue.Empty:
+            pass

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import socket
+import time
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 AUTH_FRAME_WAIT_SECONDS = 10
 IDLE_CHECK_SECONDS = 30
+RECHECK_SECONDS = 5 * 60
 
 
 @sock.route("/ws")
@@ -54,6 +56,7 @@ def forum_socket(
         WS_OPEN.dec()
         stop_notifications()
         conn.close(flush=False)
+        conn.wait_flushed(timeout=2)
         _end_dev_server_connection()
 
 
@@ -76,10 +79,20 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
 
 def _serve(ws, session: Session) -> None:
     conn = session.conn
+    rechecked_at = time.monotonic()
     while not conn.closed:
         raw = ws.receive(timeout=IDLE_CHECK_SECONDS)
+        if _credential_expired(session):
+            conn.send(error_frame(None, "unauthenticated", "the token has expired"))
+            conn.close(CLOSE_UNAUTHENTICATED, "token expired")
+            return
         for sub in conn.drop_expired():
             conn.send({"type": "expired", "id": sub.id})
+        if time.monotonic() - rechecked_at > RECHECK_SECONDS:
+            # Rights also end without an event: the two weeks after a close run out, grants change.
+            rechecked_at = time.monotonic()
+            for sub in list(conn.subscriptions.values()):
+                conn.enqueue_call(sub.recheck)
         if raw is None:
             continue
         conn.renew_all()
@@ -89,6 +102,11 @@ def _serve(ws, session: Session) -> None:
             conn.send(error_frame(None, "bad_request", str(err)))
             continue
         dispatch(session, frame)
+
+
+def _credential_expired(session: Session) -> bool:
+    claims = getattr(session.conn.actor, "thread_claims", None)
+    return claims is not None and claims.expires_at <= session.forum.now()
 
 
 def _parse(raw: Any) -> dict[str, Any]:

@@ -63,24 +63,41 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
     topic = thread_topic(key)
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = Subscription(conn, frame_id, topic)
+    sub.still_allowed = lambda: may_still_read(session, key)
     stop_listening = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
-    _record(session, sub)
+    LIVE_SUBSCRIPTIONS.inc()
 
     def unsubscribe() -> None:
         stop_listening()
-        _forget(session, sub)
         LIVE_SUBSCRIPTIONS.dec()
+        _forget(session, sub)
 
     sub.unsubscribe = unsubscribe
-    sub.on_renew = lambda: _record(session, sub)
     conn.subscriptions[topic] = sub
-    LIVE_SUBSCRIPTIONS.inc()
-    if since is None:
-        pages = [live.newest_history(session.forum, key)]
-    else:
-        pages = live.missed_since(session.forum, key, since)
-    cursors = _send_history(conn, frame_id, pages, since)
+    try:
+        _record(session, sub)
+        sub.on_renew = lambda: _record(session, sub)
+        if since is None:
+            pages = [live.newest_history(session.forum, key)]
+        else:
+            pages = live.missed_since(session.forum, key, since)
+        cursors = _send_history(conn, frame_id, pages, since)
+    except BaseException:
+        conn.remove(topic)  # no listener left behind, no buffer growing while "priming" forever
+        raise
     sub.primed(cursors)
+
+
+def may_still_read(session: Session, key: ThreadKey) -> bool:
+    """Re-checked after access-changing events, on renewal and periodically (DESIGN.md §2.1 read rule)."""
+    claims = getattr(session.conn.actor, "thread_claims", None)
+    if claims is not None and claims.expires_at <= session.forum.now():
+        return False
+    try:
+        live.authorize_subscription(session.forum, session.conn.actor, key)
+    except Forbidden:
+        return False
+    return True
 
 
 def _record(session: Session, sub: Subscription) -> None:
@@ -93,7 +110,11 @@ def _record(session: Session, sub: Subscription) -> None:
 
 def _forget(session: Session, sub: Subscription) -> None:
     if session.forum.subscriptions is not None:
-        session.forum.subscriptions.delete(sub.topic, session.conn.id)
+        try:
+            session.forum.subscriptions.delete(sub.topic, session.conn.id)
+        except Exception:
+            # The row expires by itself; a store that is down must not keep the socket's cleanup from finishing.
+            log.warning("could not delete a live subscription", exc_info=True)
 
 
 def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None) -> list[str]:
