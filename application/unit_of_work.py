@@ -19,10 +19,12 @@ class UnitOfWorkBase:
     def __init__(self, notifier: Notifier):
         self._notifier = notifier
         self._pending: list[Publication] = []
+        self._committed_publications: list[Publication] = []
         self._committed = False
 
     def __enter__(self):
         self._pending = []
+        self._committed_publications = []
         self._committed = False
         self._begin()
         return self
@@ -31,13 +33,17 @@ class UnitOfWorkBase:
         if not self._committed:
             self._rollback()
         self._end()
+        # Published once the transaction's locks and connection are released, so a slow notifier
+        # never holds up other units of work.
+        committed, self._committed_publications = self._committed_publications, []
+        if committed:
+            self._publish(committed)
 
     def commit(self) -> None:
         self._commit()
         self._committed = True
-        pending, self._pending = self._pending, []
-        if pending:
-            self._publish(pending)
+        self._committed_publications += self._pending
+        self._pending = []
 
     def _publish(self, pending: list[Publication]) -> None:
         """The data is committed; failing live delivery must not turn that into an error.

@@ -8,7 +8,7 @@ from datetime import datetime
 from application.forum.deps import ForumDeps, load_thread, require_read
 from application.forum.ports import Follow, ForumUnitOfWork
 from application.shared import Actor
-from domain.forum.model import FOLLOW_EXPIRY_AFTER_CLOSE, StatusChange, ThreadKey
+from domain.forum.model import FOLLOW_EXPIRY_AFTER_CLOSE, StatusChange, Thread, ThreadKey, ThreadStatus
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ def on_status_change(
     """Opening makes the participant and the opener followers and lifts expiries; closing sets them."""
     if change.opened:
         for follow in uow.follows.of_thread(key):
-            if follow.expires_at is not None:
+            # Reopening lifts the expiry of follows still running; one that already ran out stays out.
+            if follow.expires_at is not None and follow.active(now):
                 uow.follows.put(replace(follow, expires_at=None))
         for user_id in {key.participant_id, opener_id} - {None}:
             uow.follows.put(Follow(key, user_id))
@@ -51,10 +52,19 @@ def get_follow(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
 
 def follow_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
     with deps.uow() as uow:
-        require_read(deps, actor, load_thread(uow.threads, key))
-        uow.follows.put(Follow(key, actor.user_id))
+        thread = load_thread(uow.threads, key)
+        require_read(deps, actor, thread)
+        follow = Follow(key, actor.user_id, _expiry_for(thread))
+        uow.follows.put(follow)
         uow.commit()
-    return FollowState(True)
+    return FollowState(True, follow.expires_at)
+
+
+def _expiry_for(thread: Thread) -> datetime | None:
+    """Following a closed thread lasts what the follows set at its closing do: two weeks from then."""
+    if thread.status == ThreadStatus.CLOSED and thread.latest_update_at is not None:
+        return thread.latest_update_at + FOLLOW_EXPIRY_AFTER_CLOSE
+    return None
 
 
 def unfollow_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:

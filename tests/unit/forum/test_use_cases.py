@@ -371,3 +371,24 @@ def test_restating_a_closed_status_does_not_extend_the_read_window(forum):
     clock.advance(days=2)
     with pytest.raises(Forbidden):  # the validated helper's two weeks after the close are over
         threads.get_thread(deps, user(HELPER_VALIDATED), KEY)
+
+
+def test_following_a_closed_thread_ends_two_weeks_after_its_close(forum):
+    deps, _, _, _, clock = forum
+    open_thread(deps)
+    close_thread(deps)
+    closed_at = clock.now()
+    clock.advance(days=3)
+    state = follows.follow_thread(deps, user(WATCHER), KEY)
+    assert state.following and state.expires_at == closed_at + timedelta(weeks=2)
+
+
+def test_reopening_does_not_revive_follows_that_ran_out(forum):
+    deps, _, _, _, clock = forum
+    open_thread(deps)
+    follows.follow_thread(deps, user(WATCHER), KEY)
+    close_thread(deps)
+    clock.advance(days=15)
+    open_thread(deps)
+    assert not follows.get_follow(deps, user(WATCHER), KEY).following
+    assert follows.get_follow(deps, user(LEARNER), KEY).following  # the opener follows again
