@@ -225,6 +225,16 @@ class Container(containers.DeclarativeContainer):
         ),
         aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier),
     )
+    # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
+    # a thread do not queue behind each other and its writers (docs/performance.md).
+    forum_read_uow = providers.Selector(
+        config.profile,
+        memory=forum_uow,
+        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        algorea=forum_uow,
+        aws=forum_uow,
+    )
     # Who watches which thread live, and followers' notifications: shared by every process of a
     # profile (a memory store would answer GET /forum/notifications from whichever process it hits).
     subscription_store = providers.Selector(
@@ -248,6 +258,7 @@ class Container(containers.DeclarativeContainer):
     forum = providers.Singleton(
         ForumDeps,
         uow=forum_uow.provider,
+        read_uow=forum_read_uow.provider,
         permissions=permissions,
         clock=clock,
         thread_tokens=thread_tokens,

@@ -65,8 +65,10 @@ def unavailable_as_backend_error() -> Iterator[None]:
 class _Tx:
     """The unit of work's connection, shared by its repositories; maps outages to BackendUnavailable."""
 
-    def __init__(self) -> None:
+    def __init__(self, locking: bool = True) -> None:
         self.connection: Connection | None = None
+        # A read-only unit of work takes no write lock and locks no row: readers never queue.
+        self.locking = locking
 
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
         if self.connection is None:
@@ -101,9 +103,11 @@ class SqlThreadRepository:
         self._tx = tx
 
     def get(self, key: ThreadKey) -> Thread | None:
-        query = sa.select(t.threads).where(_key_clause(t.threads, key)).with_for_update()
+        query = sa.select(t.threads).where(_key_clause(t.threads, key))
+        if self._tx.locking:
+            query = query.with_for_update()
         row = self._tx.execute(query).first()
-        if row is None and self._tx.dialect == "postgresql":
+        if row is None and self._tx.locking and self._tx.dialect == "postgresql":
             # No row to lock yet: two users opening the same new thread would both see not_started.
             # A transaction-scoped advisory lock on the key serialises them; the second then reads
             # the row the first committed.
@@ -316,10 +320,10 @@ class SqlReadMarkerStore:
 
 
 class SqlForumUnitOfWork(UnitOfWorkBase):
-    def __init__(self, engine: Engine, notifier: Notifier):
+    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
         super().__init__(notifier)
         self._engine = engine
-        self._tx = _Tx()
+        self._tx = _Tx(locking=not read_only)
         self.threads = SqlThreadRepository(self._tx)
         self.events = SqlEventStore(self._tx)
         self.follows = SqlFollowStore(self._tx)
@@ -329,7 +333,7 @@ class SqlForumUnitOfWork(UnitOfWorkBase):
         with unavailable_as_backend_error():
             connection = self._engine.connect()
             try:
-                connection.execution_options(**{WRITE_LOCK: True})
+                connection.execution_options(**{WRITE_LOCK: self._tx.locking})
                 connection.begin()
             except BaseException:
                 connection.close()

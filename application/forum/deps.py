@@ -26,6 +26,11 @@ class ForumDeps:
     subscriptions: SubscriptionStore | None = None
     notifications: NotificationStore | None = None
     notifier: Notifier | None = None
+    # For use cases that only read: stores may then skip write locks (None: the same as `uow`).
+    read_uow: Callable[[], ForumUnitOfWork] | None = None
+
+    def reader(self) -> ForumUnitOfWork:
+        return (self.read_uow or self.uow)()
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -42,7 +42,7 @@ def ensure_following(uow: ForumUnitOfWork, key: ThreadKey, user_id: int, now: da
 
 
 def get_follow(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         require_read(deps, actor, load_thread(uow.threads, key))
         follow = uow.follows.get(key, actor.user_id)
         if follow is None or not follow.active(deps.now()):

@@ -14,7 +14,7 @@ TASK_EVENTS_SCOPE = "forum:events"
 
 def list_events(deps: ForumDeps, actor: Actor, key: ThreadKey, after: Cursor | None, limit: int) -> list[StoredEvent]:
     """Events oldest first after a cursor; resuming from the last cursor gives exactly the later ones."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         require_read(deps, actor, load_thread(uow.threads, key))
         return uow.events.after(key, after.seq if after else 0, limit)
 

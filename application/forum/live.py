@@ -19,13 +19,13 @@ HISTORY_LIMIT = 500
 
 def authorize_subscription(deps: ForumDeps, actor: Actor, key: ThreadKey) -> None:
     """Subscribing is reading: the same rule, checked the same way."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         require_read(deps, actor, load_thread(uow.threads, key))
 
 
 def newest_history(deps: ForumDeps, key: ThreadKey, limit: int = HISTORY_LIMIT) -> list[StoredEvent]:
     """The newest events, oldest first, for a subscriber that has seen nothing yet."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         return list(reversed(uow.events.before(key, None, limit)))
 
 
@@ -35,7 +35,7 @@ def missed_since(
     """Every event after `since`, in pages, so a reconnecting subscriber gets exactly what it missed."""
     after = since.seq
     while True:
-        with deps.uow() as uow:
+        with deps.reader() as uow:
             batch = uow.events.after(key, after, page)
         if not batch:
             return

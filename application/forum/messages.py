@@ -64,7 +64,7 @@ def _notify_followers(deps: ForumDeps, message: StoredEvent) -> None:
         return
     now = deps.now()
     try:
-        with deps.uow() as uow:
+        with deps.reader() as uow:
             thread = load_thread(uow.threads, message.key)
             followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
         # A follow outlives the right to read (the helper group changed, the window closed).
@@ -133,7 +133,7 @@ def list_messages(
     deps: ForumDeps, actor: Actor, key: ThreadKey, before: Cursor | None, limit: int
 ) -> list[StoredEvent]:
     """Messages newest first; deleted ones stay as tombstones so pages keep their positions."""
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         require_read(deps, actor, load_thread(uow.threads, key))
         return uow.events.before(key, before.seq if before else None, limit, MESSAGE_TYPES)
 

@@ -33,7 +33,7 @@ class ThreadView:
 
 
 def get_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> ThreadView:
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         thread = load_thread(uow.threads, key)
         grants = require_read(deps, actor, thread)
         view = _view(uow, actor, thread, grants)
@@ -126,7 +126,7 @@ def list_threads(
     )
     now = deps.now()
     views: list[ThreadView] = []
-    with deps.uow() as uow:
+    with deps.reader() as uow:
         while len(views) < limit:
             batch = uow.threads.list(query)
             for thread in batch:

@@ -212,3 +212,21 @@ def test_the_redaction_processor_scrubs_careless_fields():
     })
     assert "abc.def.ghi" not in json.dumps(event)
     assert event["count"] == 3 and event["url"].endswith("&x=1")
+
+
+def test_the_hot_path_counter_counts_exactly_under_threads():
+    import threading
+
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from entrypoints.metrics import HotPathCounter
+
+    registry = CollectorRegistry()
+    counter = HotPathCounter("test_hot", "a test counter", registry)
+    threads = [threading.Thread(target=lambda: [counter.inc() for _ in range(10_000)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.value() == 40_000 and counter.value() == 40_000
+    assert "test_hot_total 40000.0" in generate_latest(registry).decode()
