@@ -20,6 +20,12 @@ class InProcessNotifier:
         # Called with each batch before delivery (metrics); adapters stay free of entrypoint code.
         self.observers: list[Callable[[list[Publication]], None]] = []
 
+    def resync_all(self) -> None:
+        """Tell every listener that live publications may have been lost (a relay reconnected)."""
+        with self._lock:
+            topics = [topic for topic, listeners in self._listeners.items() if listeners]
+        self.publish([Publication(topic, {"resync": True}) for topic in topics])
+
     def listener_count(self) -> int:
         with self._lock:
             return sum(len(v) for v in self._listeners.values())

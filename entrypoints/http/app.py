@@ -24,7 +24,9 @@ def _start_live_delivery(container: Container) -> None:
     if _count_published not in hub.observers:
         hub.observers.append(_count_published)
     if container.config.fanout() == "redis":
-        container.redis_relay().start()
+        relay = container.redis_relay()
+        relay.on_tick = container.notifier().flush
+        relay.start()
 
 
 def _count_published(publications) -> None:

@@ -16,11 +16,12 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from application.shared import Publication
+from domain.shared import Cursor, DomainError
 from entrypoints.metrics import EVENTS_DELIVERED
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ class _Close:
     reason: str | None
 
 
+def _seq_of(cursor: str) -> int | None:
+    try:
+        return Cursor.decode(cursor).seq
+    except DomainError:
+        return None
+
+
 class Subscription:
     """A client's subscription to one topic: buffers live events until its history has been sent."""
 
@@ -66,6 +74,9 @@ class Subscription:
         self.on_renew: Callable[[], None] = lambda: None
         # Re-checks the right to read; returns False when it is gone. Runs on the writer.
         self.still_allowed: Callable[[], bool] = lambda: True
+        # Pages of public events after a sequence number, from the store (for resync). Runs on the writer.
+        self.fetch_after: Callable[[int], Iterable[list[dict[str, Any]]]] = lambda seq: []
+        self.start_seq = 0
         self._renewed_at = time.monotonic()
 
     def on_publication(self, publication: Publication) -> None:
@@ -89,6 +100,9 @@ class Subscription:
         if publication.payload.get("access_check"):
             self.conn.enqueue_call(self.recheck)
             return
+        if publication.payload.get("resync"):
+            self.conn.enqueue_call(self.resync)
+            return
         if not self._remember(publication.cursor):
             return
         event = publication.payload.get("event")
@@ -111,6 +125,27 @@ class Subscription:
             self.conn.send_now(
                 {"type": "error", "id": self.id, "code": "forbidden", "message": "access to this thread ended"}
             )
+
+    def resync(self) -> None:
+        """Fetch from the store whatever followed the newest event this client was sent."""
+        if self.conn.subscriptions.get(self.topic) is not self:
+            return
+        with self._lock:
+            seqs = [seq for seq in map(_seq_of, self._seen_order) if seq is not None]
+        after = max(seqs, default=self.start_seq)
+        try:
+            pages = list(self.fetch_after(after))
+        except Exception:
+            log.warning("could not resync a subscription", exc_info=True)
+            return
+        with self._lock:
+            for page in pages:
+                for event in page:
+                    if self._remember(event.get("cursor")):
+                        frame = json.dumps(
+                            {"type": "event", "topic": "forum.thread", "event": event}, separators=(",", ":")
+                        )
+                        self.conn.enqueue(frame, self.topic)
 
     def renew(self) -> None:
         now = time.monotonic()

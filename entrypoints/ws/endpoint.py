@@ -74,7 +74,14 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
     """A user's own topic carries their notifications (`notification.new`)."""
     if conn.actor.user_id is None:
         return lambda: None
-    return hub.subscribe(user_topic(conn.actor.user_id), lambda publication: conn.enqueue(publication.frame()))
+
+    def forward(publication) -> None:
+        # Only notifications; internal signals (a resync after a fan-out blip) are not for clients,
+        # and missed notifications are in the store (GET /forum/notifications).
+        if "notification" in publication.payload:
+            conn.enqueue(publication.frame())
+
+    return hub.subscribe(user_topic(conn.actor.user_id), forward)
 
 
 def _serve(ws, session: Session) -> None:

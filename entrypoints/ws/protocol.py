@@ -64,6 +64,10 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = Subscription(conn, frame_id, topic)
     sub.still_allowed = lambda: may_still_read(session, key)
+    sub.start_seq = since.seq if since else 0
+    sub.fetch_after = lambda seq: (
+        [e.to_public() for e in page] for page in live.missed_since(session.forum, key, Cursor(seq))
+    )
     stop_listening = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
     LIVE_SUBSCRIPTIONS.inc()
 

@@ -154,3 +154,23 @@ def test_the_internal_access_check_never_reaches_clients(live):
     time.sleep(0.1)
     assert [f["type"] for f in ws.sent] == ["subscribed", "event"]
     assert ws.sent[-1]["event"]["uuid"] == "u1"
+
+
+def test_a_resync_delivers_what_the_hub_never_saw_and_nothing_twice(live):
+    deps, hub, _ = live
+    open_thread(deps)
+    ws = FakeSocket()
+    subscribe(deps, hub, LEARNER, ws)
+    messages.post_message(deps, Actor(LEARNER), KEY, "seen live", "u1")
+    wait_for(lambda: len([f for f in ws.sent if f.get("type") == "event"]) == 1)
+    # Posted while the fan-out was away (a Redis relay reconnecting): stored, never published here.
+    lost = replace(deps, uow=_publishing_to(deps.uow, InProcessNotifier()))
+    messages.post_message(lost, Actor(LEARNER), KEY, "missed", "u2")
+    messages.post_message(lost, Actor(LEARNER), KEY, "missed too", "u3")
+    time.sleep(0.05)
+    assert [f["event"]["uuid"] for f in ws.sent if f.get("type") == "event"] == ["u1"]
+    hub.resync_all()
+    hub.resync_all()
+    wait_for(lambda: len([f for f in ws.sent if f.get("type") == "event"]) >= 3)
+    time.sleep(0.1)
+    assert [f["event"]["uuid"] for f in ws.sent if f.get("type") == "event"] == ["u1", "u2", "u3"]
