@@ -13,8 +13,8 @@ from application.forum.topics import access_check_publication, event_publication
 from application.shared import Actor
 from domain.forum.events import status_events
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
-from domain.forum.policy import Grants, can_read, can_write, check_update
-from domain.shared import InvalidRequest
+from domain.forum.policy import Grants, can_read, can_view_content, can_write, check_update
+from domain.shared import Forbidden, InvalidRequest
 
 LIST_BATCH = 50
 
@@ -38,6 +38,14 @@ def get_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> ThreadView:
         grants = require_read(deps, actor, thread)
         view = _view(uow, actor, thread, grants)
     return replace(view, token=_thread_token(deps, actor, thread, grants))
+
+
+def check_can_view(deps: ForumDeps, actor: Actor, key: ThreadKey) -> None:
+    """Step 1 of a thread update on its own, for callers that must refuse before reading the body."""
+    with deps.reader() as uow:
+        thread = load_thread(uow.threads, key)
+        if not can_view_content(user_grants(deps, actor, thread)):
+            raise Forbidden()
 
 
 def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadUpdate) -> ThreadView:

@@ -99,6 +99,10 @@ class Thread:
     def apply(self, update: ThreadUpdate, now: datetime) -> tuple[Thread, StatusChange]:
         """Return the updated thread. The update must have passed `validate_update` first."""
         validate_update(self, update)
+        if update.status is None and self.status == ThreadStatus.NOT_STARTED:
+            # Not a body rule (DESIGN.md §2.1 step 2): the policy refuses it first, as a write to a
+            # thread that is not open; this keeps the invariant "no stored row is not_started".
+            raise InvalidRequest("status is required", {"status": ["required to start a thread"]})
         new_status = update.status or self.status
         helper = self.helper_group_id if update.helper_group_id is None else update.helper_group_id
         count = self.message_count
@@ -144,5 +148,3 @@ def validate_update(thread: Thread, update: ThreadUpdate) -> None:
             "helper_group_id must not be given",
             {"helper_group_id": ["must not be given when the thread is closed"]},
         )
-    if update.status is None and thread.status == ThreadStatus.NOT_STARTED:
-        raise InvalidRequest("status is required", {"status": ["required to start a thread"]})

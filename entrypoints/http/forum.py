@@ -6,6 +6,7 @@ from datetime import datetime
 
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, g, jsonify
+from marshmallow import ValidationError
 
 from application.forum import follows, history, messages, notifications, threads
 from application.forum.deps import ForumDeps
@@ -55,7 +56,13 @@ def get_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["fo
 @inject
 def update_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
     key = _key(item_id, participant_id)
-    body = json_body(schemas.UpdateThreadBody())
+    try:
+        body = json_body(schemas.UpdateThreadBody())
+    except (DomainError, ValidationError):
+        # AlgoREA's order (DESIGN.md §2.1): a user who may not view the item learns nothing more
+        # than 403, not which of their fields were wrong.
+        threads.check_can_view(forum, g.actor, key)
+        raise
     update = ThreadUpdate(
         status=ThreadStatus(body["status"]) if "status" in body else None,
         helper_group_id=body.get("helper_group_id"),

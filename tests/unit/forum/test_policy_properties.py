@@ -74,8 +74,6 @@ def ref_update_outcome(g: Grants, current: str, u: ThreadUpdate) -> str:
         return "invalid"
     if target == "closed" and u.helper_group_id is not None:
         return "invalid"
-    if status is None and current == "not_started":
-        return "invalid"
     if u.message_count is not None and u.message_count < 0:
         return "invalid"
     if u.message_count is not None and u.message_count_increment is not None:

@@ -330,3 +330,13 @@ def test_uuids_must_be_url_safe(client, uuid):
 def test_405_says_which_methods_are_allowed(client):
     r = client.patch(THREAD, headers=as_user(LEARNER))
     assert r.status_code == 405 and "GET" in r.headers["Allow"]
+
+
+def test_a_user_who_may_not_view_the_item_gets_403_before_any_body_error(client, grant_tables):
+    outsider = 999  # in no group: no view right on the item
+    for body in [{"status": "not_started"}, {"message_count": -1}, {"bogus": 1}, {}]:
+        r = client.put(THREAD, headers=as_user(outsider), json=body)
+        assert_error(r, 403, "forbidden")
+        assert r.get_json()["error"]["details"] == {}
+    r = client.put(THREAD, headers=as_user(outsider), data="{", content_type="application/json")
+    assert_error(r, 403, "forbidden")
