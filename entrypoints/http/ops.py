@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import re
 import time
 import uuid
@@ -10,10 +12,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import structlog
 from dependency_injector.wiring import Provide, inject
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from application.shared import HealthCheck
 from entrypoints import metrics
+from entrypoints.http.errors import error_response
 from entrypoints.logs import get_logger
 
 bp = Blueprint("ops", __name__)
@@ -74,8 +77,35 @@ def _timed(check: HealthCheck) -> dict:
 
 @bp.get("/metrics")
 def prometheus_metrics():
+    """Open to a scraper on this machine; from anywhere else only with PARLEY_METRICS_TOKEN."""
+    refusal = _metrics_refusal(current_app.container.config.get("metrics_token"))
+    if refusal is not None:
+        return refusal
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)
+
+
+def _metrics_refusal(token: str | None):
+    if token:
+        given = request.headers.get("Authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return None
+        return error_response(
+            401,
+            "a metrics token is required",
+            "unauthenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    if _is_loopback(request.remote_addr):
+        return None
+    return error_response(403, "set PARLEY_METRICS_TOKEN to scrape metrics from another host", "forbidden")
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def install_request_hooks(app: Flask) -> None:

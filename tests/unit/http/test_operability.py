@@ -202,14 +202,18 @@ def test_tokens_never_reach_the_logs(make_app, caplog, capfd, auth):
 
 
 def test_the_redaction_processor_scrubs_careless_fields():
-    event = redact_secrets(None, "info", {
-        "event": "calling upstream",
-        "authorization": "Bearer abc.def.ghi",
-        "token": "abc.def.ghi",
-        "url": "https://example.invalid/ws?token=abc.def.ghi&x=1",
-        "note": "sent Bearer abc.def.ghi along",
-        "count": 3,
-    })
+    event = redact_secrets(
+        None,
+        "info",
+        {
+            "event": "calling upstream",
+            "authorization": "Bearer abc.def.ghi",
+            "token": "abc.def.ghi",
+            "url": "https://example.invalid/ws?token=abc.def.ghi&x=1",
+            "note": "sent Bearer abc.def.ghi along",
+            "count": 3,
+        },
+    )
     assert "abc.def.ghi" not in json.dumps(event)
     assert event["count"] == 3 and event["url"].endswith("&x=1")
 
@@ -230,3 +234,21 @@ def test_the_hot_path_counter_counts_exactly_under_threads():
         t.join()
     assert counter.value() == 40_000 and counter.value() == 40_000
     assert "test_hot_total 40000.0" in generate_latest(registry).decode()
+
+
+def test_metrics_are_for_this_machine_unless_a_token_is_configured(make_app):
+    open_app = make_app().test_client()
+    assert open_app.get("/metrics").status_code == 200  # the test client comes from 127.0.0.1
+    far = {"REMOTE_ADDR": "192.0.2.10"}  # a documentation address, only ever a WSGI environ value here
+    refused = open_app.get("/metrics", environ_base=far)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+
+    guarded = make_app(metrics_token="scrape-secret-123").test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        answer = guarded.get("/metrics", headers=headers, environ_base=far)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (
+        guarded.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"}, environ_base=far).status_code
+        == 200
+    )
+    assert guarded.get("/metrics").status_code == 401  # with a token, loopback needs it too
