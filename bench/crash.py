@@ -11,7 +11,7 @@ subscribers follow the thread over /ws and, whenever their socket drops, reconne
 - server:   the postgres profile under gunicorn's production configuration; first one worker is
             SIGKILLed (the master starts another), then the master and every worker are SIGKILLed
             and the server is started again on the same port;
-- postgres: the server reaches PostgreSQL through a TCP proxy (bench/tcp_proxy.py) that is cut for
+- postgres: the server reaches PostgreSQL through a TCP proxy (tests/support/tcp_proxy.py) that is cut for
             5 s, then 3 s in a 40 s run (the machine's PostgreSQL itself is never stopped);
 - dynamodb: the aws profile on a DynamoDB Local of our own that keeps its data in files; it is
             SIGKILLed and started again on the same port, twice.
@@ -30,7 +30,7 @@ import time
 import uuid
 from collections import Counter
 
-from bench import common, tcp_proxy
+from bench import common
 
 ITEM, USER = 7, 1
 
@@ -133,7 +133,7 @@ async def subscriber(run: Run, index: int) -> None:
 
 
 class _SharedProxy:
-    """tests/support/tcp_proxy.py (the outage tests' proxy) behind bench/tcp_proxy.py's three verbs."""
+    """tests/support/tcp_proxy.py (the outage tests' proxy) behind the three verbs this bench uses."""
 
     def __init__(self, proxy):
         self._proxy, self.port = proxy, proxy.port
@@ -149,13 +149,10 @@ class _SharedProxy:
 
 
 def make_proxy(target_port: int):
-    """The outage tests' proxy when it is there (refuse mode: PostgreSQL down), else bench's own."""
-    try:
-        from tests.support.tcp_proxy import TcpProxy as SharedProxy
+    """The outage tests' proxy, in refuse mode: to the server, PostgreSQL is down."""
+    from tests.support.tcp_proxy import TcpProxy
 
-        return _SharedProxy(SharedProxy("127.0.0.1", target_port).start())
-    except (ImportError, AttributeError, TypeError):
-        return tcp_proxy.TcpProxy(target_port).start()
+    return _SharedProxy(TcpProxy("127.0.0.1", target_port).start())
 
 
 def stored_messages(base_url: str) -> list[str]:

@@ -5,8 +5,6 @@ Real PostgreSQL, DynamoDB Local and Redis; real HTTP and websocket clients (DESI
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 
@@ -14,7 +12,7 @@ import jwt
 import pytest
 
 from tests.support.clients import WsClient, http
-from tests.support.live_server import ROOT, start_server
+from tests.support.live_server import run_cli, start_server
 
 pytestmark = pytest.mark.integration
 SECRET = "integration-secret-" + "x" * 40
@@ -55,17 +53,7 @@ def profile_env(request, redis_url):
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
-    import os
-
-    done = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli.main", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_cli(env, *args)
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,6 @@ printed (`pytest -s`) and collected in OUTAGE_TIMES.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,7 +38,7 @@ from adapters.sql.engine import POSTGRES_STATEMENT_TIMEOUT_MS, create_postgres_e
 from adapters.sql.forum import unavailable_as_backend_error
 from application.shared import BackendUnavailable
 from tests.support.clients import WsClient, http
-from tests.support.live_server import ROOT, LiveServer, start_server
+from tests.support.live_server import LiveServer, run_cli, start_server
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -74,15 +71,7 @@ def _via(url: str, proxy: TcpProxy) -> str:
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "entrypoints.cli.main", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run_cli(env, *args)
 
 
 @dataclass

@@ -49,6 +49,19 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
+def run_cli(env: Mapping[str, str], *args: str, timeout: float = 120) -> None:
+    """`parley …` in a subprocess with these settings (migrations, table creation); fails loudly."""
+    done = subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli.main", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def start_server(
     env: Mapping[str, str], log_dir: Path, gunicorn: bool = False, port: int | None = None
 ) -> LiveServer:
