@@ -55,10 +55,6 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
         grants = user_grants(deps, actor, thread, update.helper_group_id)
         check_update(grants, thread, update)
         updated, change = thread.apply(update, now)
-        if _restates_only(thread, update):
-            # Nothing changes, so nothing is written: bumping latest_update_at here would let anyone
-            # who may restate a closed thread's status keep its two-week read window open forever.
-            updated = thread
         uow.threads.save(updated)
         for event in status_events(key, actor.user_id, change.before, change.after, now):
             uow.queue(event_publication(uow.events.append(event)))
@@ -69,15 +65,6 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
     if not can_read(grants, updated, now):
         return ThreadView(updated, False, visible=False)
     return ThreadView(updated, can_write(grants, updated), token=_thread_token(deps, actor, updated, grants))
-
-
-def _restates_only(thread: Thread, update: ThreadUpdate) -> bool:
-    return (
-        update.status == thread.status
-        and update.helper_group_id is None
-        and update.message_count is None
-        and update.message_count_increment is None
-    )
 
 
 def _thread_token(deps: ForumDeps, actor: Actor, thread: Thread, grants: Grants) -> str | None:

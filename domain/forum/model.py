@@ -46,6 +46,9 @@ class ThreadUpdate:
     message_count: int | None = None
     message_count_increment: int | None = None
 
+    def carries_only_status(self) -> bool:
+        return self.helper_group_id is None and self.message_count is None and self.message_count_increment is None
+
     def is_empty(self) -> bool:
         return all(
             v is None
@@ -99,6 +102,10 @@ class Thread:
     def apply(self, update: ThreadUpdate, now: datetime) -> tuple[Thread, StatusChange]:
         """Return the updated thread. The update must have passed `validate_update` first."""
         validate_update(self, update)
+        if update.status == self.status and update.carries_only_status():
+            # Nothing changes, so nothing moves: bumping latest_update_at here would let anyone who
+            # may restate a closed thread's status keep its two-week read window open forever.
+            return self, StatusChange(self.status, self.status)
         if update.status is None and self.status == ThreadStatus.NOT_STARTED:
             # Not a body rule (DESIGN.md §2.1 step 2): the policy refuses it first, as a write to a
             # thread that is not open; this keeps the invariant "no stored row is not_started".

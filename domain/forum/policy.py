@@ -111,7 +111,7 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
     if update.status == thread.status:
         # Setting the current status again is allowed (DESIGN.md §2.1 step 3), but it waives only the
         # status check: the other fields of the body still need the participant or a writer.
-        if _only_status(update) or g.is_participant or can_write(g, thread):
+        if update.carries_only_status() or g.is_participant or can_write(g, thread):
             return
         raise Forbidden()
     if g.is_participant:
@@ -123,6 +123,3 @@ def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
     raise Forbidden()
 
 
-
-def _only_status(update: ThreadUpdate) -> bool:
-    return update.helper_group_id is None and update.message_count is None and update.message_count_increment is None

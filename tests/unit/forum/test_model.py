@@ -154,3 +154,9 @@ def test_bad_ids(raw):
 def test_good_ids():
     assert parse_id("9223372036854775807") == 2**63 - 1
     assert parse_id(7) == 7
+
+
+def test_restating_the_status_alone_changes_nothing():
+    closed = thread(S.CLOSED)
+    same, change = closed.apply(ThreadUpdate(status=S.CLOSED), NOW)
+    assert same == closed and not change.changed
