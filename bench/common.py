@@ -14,7 +14,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+
+from tests.support.live_server import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRATCH = ROOT / "var" / "bench"
@@ -58,12 +59,6 @@ def raise_nofile(wanted: int = 1 << 20) -> int:
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def token(user: int, ttl: int = 4 * 3600) -> str:
