@@ -1,0 +1,1 @@
+"""Context-neutral live delivery: topics, subscriptions, notifications and the hub's ports."""
