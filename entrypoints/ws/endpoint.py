@@ -71,8 +71,9 @@ def _end_dev_server_connection() -> None:
 
 
 def _listen_to_own_topic(conn: Connection, hub: Any):
-    """A user's own topic carries their notifications (`notification.new`)."""
-    if conn.actor.user_id is None:
+    """A user's own topic carries their notifications (`notification.new`), for user credentials only:
+    a thread token speaks for its one thread, and notifications come from every thread followed."""
+    if not conn.actor.speaks_for_user:
         return lambda: None
 
     def forward(publication) -> None:
