@@ -182,3 +182,17 @@ def test_an_algorea_participant_may_only_reuse_the_helper_group_a_trainer_chose(
                           headers=participant)
     assert reopened.status_code == 200 and reopened.get_json()["data"]["helper_group_id"] == str(HELPERS)
     assert client.get("/forum/notifications", headers=participant).status_code == 403
+
+
+@pytest.mark.parametrize("opened", [False, True])
+def test_a_user_who_views_the_item_but_may_not_read_the_thread_learns_nothing_of_its_status(app, opened):
+    """Issue 11, defect 9: a 200 for restating the status, or a 400 for an opening without a group."""
+    client = app.test_client()
+    if opened:
+        assert client.put(THREAD, json={"status": "waiting_for_trainer", "helper_group_id": str(HELPERS)},
+                          headers=user_token()).status_code == 200
+    outsider = user_token("9")  # can_view content on the item, no read right on the thread
+    for body in ({"status": "waiting_for_trainer"}, {"status": "closed"}, {}, {"status": "not_started"},
+                 {"status": "waiting_for_trainer", "helper_group_id": str(HELPERS)}):
+        response = client.put(THREAD, json=body, headers=outsider)
+        assert response.status_code == 403, (body, response.get_json())
