@@ -122,26 +122,48 @@ def test_a_thread_token_socket_hears_its_thread_only(server):
         by_user.close()
 
 
-def test_a_removed_helper_stops_receiving_once_the_recheck_is_published(server, postgres_url):
+@pytest.mark.parametrize("command", ["recheck", "import"])
+def test_a_removed_helper_stops_receiving_once_a_recheck_is_published(server, postgres_url, tmp_path, command):
     import psycopg
 
     server, env = server
+    db_url = postgres_url.replace("postgresql+psycopg", "postgresql")
+    membership = (HELPERS, HELPER)
+    with psycopg.connect(db_url, autocommit=True) as db:
+        db.execute("INSERT INTO group_memberships (parent_group_id, child_group_id) VALUES (%s, %s) "
+                   "ON CONFLICT DO NOTHING", membership)
     client = connect(server, token(HELPER))
     try:
         assert subscribe(client)["type"] == "subscribed"
         post(server, "before")
         assert client.recv_until(lambda f: f["type"] == "event")["event"]["text"] == "before"
-        with psycopg.connect(postgres_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as db:
+        with psycopg.connect(db_url, autocommit=True) as db:
             db.execute("DELETE FROM group_memberships WHERE parent_group_id = %s AND child_group_id = %s",
-                       (HELPERS, HELPER))
+                       membership)
         assert http("GET", server.url + THREAD, None, auth(HELPER))[0] == 403
         started = time.monotonic()
-        run_cli(env, "grants", "recheck")
+        if command == "recheck":
+            run_cli(env, "grants", "recheck")
+        else:  # an import that does not name the removed membership
+            other = tmp_path / "other.json"
+            other.write_text(json.dumps({"validated": [{"user_id": HELPER, "item_id": OTHER_ITEM}]}))
+            run_cli(env, "grants", "import", str(other))
         refused = client.recv_until(lambda f: f.get("code") == "forbidden", timeout=10)
         assert refused["id"] == "s1"
+        # Well inside the 30 s periodic bound: the published re-check did it.
         assert time.monotonic() - started < 10
         post(server, "after")
         with pytest.raises(TimeoutError):
             client.recv_until(lambda f: f["type"] == "event", timeout=1.5)
+    finally:
+        client.close()
+
+
+def test_a_service_token_socket_subscribes_to_nothing(server):
+    server, _ = server
+    service = jwt.encode({"scope": "forum:events", "exp": time.time() + 60}, SECRET, algorithm="HS256")
+    client = connect(server, service)
+    try:
+        assert subscribe(client)["code"] == "forbidden"
     finally:
         client.close()

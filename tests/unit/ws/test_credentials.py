@@ -5,6 +5,7 @@ token hears nothing but its own thread."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import replace
@@ -188,3 +189,13 @@ def test_a_thread_token_socket_gets_no_notifications_a_user_socket_does(live):
         stop()
         conn.close()
     assert received["thread"] == [] and len(received["user"]) == 1
+
+
+def test_grants_recheck_without_shared_fanout_says_the_periodic_bound_applies(monkeypatch, capsys):
+    from entrypoints.cli.main import main
+
+    for name in [n for n in os.environ if n.startswith("PARLEY_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PARLEY_PROFILE", "memory")
+    assert main(["grants", "recheck"]) == 0
+    assert f"within {RECHECK_SECONDS} s" in capsys.readouterr().err
