@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import socket
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,7 +107,9 @@ def serve(ws, session: Session) -> None:
     """Read frames until the client goes away, the credential expires (4401 at its exp) or the
     connection closes; re-check every subscription's access at least every RECHECK_SECONDS."""
     conn, forum = session.conn, session.forum
-    recheck_at = forum.now() + timedelta(seconds=RECHECK_SECONDS)
+    # The first re-check at a random point of the interval: sockets opened together (a server
+    # restart) then do not all ask the grants at the same moment every 30 s.
+    recheck_at = forum.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
     while not conn.closed:
         raw = ws.receive(timeout=_wait_seconds(session, recheck_at))
         if _credential_expired(session):
