@@ -86,7 +86,8 @@ class DynamoDbTransaction:
     def commit(self, on_retry: Callable[[], None] | None = None) -> None:
         """Send the buffer as one TransactWriteItems, retrying cancellations that are not conflicts.
 
-        `on_retry` runs before each new attempt and may rewrite the buffer (`clear`, then add again).
+        `on_retry` runs after each cancelled attempt (the last one too) and may rewrite the buffer
+        (`clear`, then add again) for the next.
         Nothing buffered: nothing sent. The buffer is kept, so call `clear` before reusing the object.
         """
         for attempt in range(self._attempts):

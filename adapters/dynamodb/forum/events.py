@@ -162,4 +162,3 @@ class DynamoDbEventStore:
 
     def _current(self, event: StoredEvent) -> StoredEvent:
         return self._unit.state.replaced.get((event.key, event.seq), event)
-

@@ -88,4 +88,3 @@ class DynamoDbReadMarkerStore:
 
     def put(self, marker: ReadMarker) -> None:
         self._unit.state.markers[(marker.key, marker.user_id)] = marker
-

@@ -171,7 +171,6 @@ def _matches(thread: Thread, q: ThreadListQuery) -> bool:
     return True
 
 
-
 def buffer_thread_write(tx: DynamoDbTransaction, thread: Thread, loaded: dict[ThreadKey, Thread | None]) -> None:
     """A thread read in this unit is updated, not overwritten, so concurrent posts keep their counts.
 
