@@ -26,12 +26,16 @@ from application.shared import BackendUnavailable
 
 MAX_TRANSACT_ITEMS = 100
 COMMIT_ATTEMPTS = 40
-# The backoff between attempts: uniform in [0, min(cap, base * 2**attempt)] seconds. At most
-# 40 x 0.05 s of sleep, plus the requests, before the 503.
+# The backoff after a cancelled attempt: uniform in [0, min(cap, base * 2**attempt)] seconds, so at
+# most 1.76 s of sleep in all over the 40 attempts (plus the requests) before the 503.
 BACKOFF_BASE_SECONDS = 0.001
 BACKOFF_CAP_SECONDS = 0.05
 
+# Each kind whose failed condition is an answer, with the error to raise for it, in the order checked.
 Conflicts = Mapping[str, Callable[[], Exception]]
+# ExpressionAttributeNames and ExpressionAttributeValues of one write, when its expressions use them.
+Names = Mapping[str, str] | None
+Values = Mapping[str, Any] | None
 
 
 class DynamoDbTransaction:
@@ -53,34 +57,52 @@ class DynamoDbTransaction:
     def clear(self) -> None:
         self._writes = []
 
-    def put(self, kind: str, item: Mapping[str, Any], condition: str | None = None, **expression: Any) -> None:
-        self._add(kind, "Put", {"Item": dict(item)}, condition, expression)
+    def put(
+        self,
+        kind: str,
+        item: Mapping[str, Any],
+        condition: str | None = None,
+        names: Names = None,
+        values: Values = None,
+    ) -> None:
+        self._add(kind, "Put", {"Item": dict(item)}, condition, names, values)
 
     def update(
-        self, kind: str, key: Mapping[str, Any], update: str, condition: str | None = None, **expression: Any
+        self,
+        kind: str,
+        key: Mapping[str, Any],
+        update: str,
+        condition: str | None = None,
+        names: Names = None,
+        values: Values = None,
     ) -> None:
-        self._add(kind, "Update", {"Key": dict(key), "UpdateExpression": update}, condition, expression)
+        self._add(kind, "Update", {"Key": dict(key), "UpdateExpression": update}, condition, names, values)
 
-    def delete(self, kind: str, key: Mapping[str, Any], condition: str | None = None, **expression: Any) -> None:
-        self._add(kind, "Delete", {"Key": dict(key)}, condition, expression)
+    def delete(
+        self,
+        kind: str,
+        key: Mapping[str, Any],
+        condition: str | None = None,
+        names: Names = None,
+        values: Values = None,
+    ) -> None:
+        self._add(kind, "Delete", {"Key": dict(key)}, condition, names, values)
 
-    def condition_check(self, kind: str, key: Mapping[str, Any], condition: str, **expression: Any) -> None:
-        self._add(kind, "ConditionCheck", {"Key": dict(key)}, condition, expression)
+    def condition_check(
+        self, kind: str, key: Mapping[str, Any], condition: str, names: Names = None, values: Values = None
+    ) -> None:
+        self._add(kind, "ConditionCheck", {"Key": dict(key)}, condition, names, values)
 
     def _add(
-        self, kind: str, operation: str, body: dict[str, Any], condition: str | None, expression: dict[str, Any]
+        self, kind: str, operation: str, body: dict[str, Any], condition: str | None, names: Names, values: Values
     ) -> None:
-        """`expression` takes `names` and `values` (ExpressionAttributeNames and -Values), when needed."""
-        unknown = set(expression) - {"names", "values"}
-        if unknown:
-            raise TypeError(f"unknown expression arguments: {sorted(unknown)}")
         write: dict[str, Any] = {"TableName": self._table.table, **body}
         if condition:
             write["ConditionExpression"] = condition
-        if expression.get("names"):
-            write["ExpressionAttributeNames"] = expression["names"]
-        if expression.get("values"):
-            write["ExpressionAttributeValues"] = expression["values"]
+        if names:
+            write["ExpressionAttributeNames"] = dict(names)
+        if values:
+            write["ExpressionAttributeValues"] = dict(values)
         self._writes.append((kind, {operation: write}))
 
     def commit(self, on_retry: Callable[[], None] | None = None) -> None:
