@@ -26,6 +26,9 @@ from entrypoints.metrics import EVENTS_DELIVERED
 
 log = logging.getLogger(__name__)
 
+# The outbox is bounded in bytes (what a slow client can make a worker hold) and in items.
+# Frames are JSON with ASCII escapes, so their length in characters is their size in bytes.
+OUTBOX_BYTES = 4 * 2**20
 OUTBOX_FRAMES = 2000
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
@@ -176,6 +179,8 @@ class Connection:
         self.actor = None
         self.subscriptions: dict[str, Subscription] = {}
         self._outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_FRAMES)
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._closed = threading.Event()
         self._writer = threading.Thread(target=self._drain, name=f"ws-writer-{self.id[:8]}", daemon=True)
         self._writer.start()
@@ -200,17 +205,35 @@ class Connection:
         except Exception:
             self.close(flush=False)
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
     def _put(self, item: object) -> None:
         if self.closed:
             return
-        try:
-            self._outbox.put_nowait(item)
-        except queue.Full:
-            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+        size = len(item.text) if isinstance(item, _Frame) else 0
+        with self._bytes_lock:
+            fits = self._queued_bytes + size <= OUTBOX_BYTES
+            if fits:
+                self._queued_bytes += size
+        if fits:
+            try:
+                self._outbox.put_nowait(item)
+                return
+            except queue.Full:
+                self._account_taken(item)
+        self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+
+    def _account_taken(self, item: object) -> None:
+        if isinstance(item, _Frame):
+            with self._bytes_lock:
+                self._queued_bytes -= len(item.text)
 
     def _drain(self) -> None:
         while True:
             item = self._outbox.get()
+            self._account_taken(item)
             if isinstance(item, _Close):
                 self._teardown(item.code, item.reason)
                 return
@@ -228,12 +251,20 @@ class Connection:
                 return
 
     def _teardown(self, code: int | None, reason: str | None) -> None:
-        for topic in list(self.subscriptions):
-            self.remove(topic)
+        self.remove_all()
         try:
             self.ws.close(code, reason)
         except Exception:
             pass
+
+    def remove_all(self) -> None:
+        """Drop every subscription (listener and stored row). Safe from any thread, and twice."""
+        for topic in list(self.subscriptions):
+            self.remove(topic)
+
+    @property
+    def writer_alive(self) -> bool:
+        return self._writer.is_alive()
 
     def wait_flushed(self, timeout: float) -> None:
         """After `close()`: give the writer a moment to deliver the last frames and tear down."""
@@ -273,6 +304,6 @@ class Connection:
     def _discard_queued(self) -> None:
         try:
             while True:
-                self._outbox.get_nowait()
+                self._account_taken(self._outbox.get_nowait())
         except queue.Empty:
             pass

@@ -19,6 +19,7 @@ from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
 from entrypoints.ws.connection import Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
+from entrypoints.ws.wire import write_whole_frames
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ def forum_socket(
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
 ):
+    wire = write_whole_frames(ws)
     try:
         actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:
@@ -57,6 +59,11 @@ def forum_socket(
         stop_notifications()
         conn.close(flush=False)
         conn.wait_flushed(timeout=2)
+        if conn.writer_alive:
+            # Stuck writing to a client that reads nothing: shut the socket, which ends the write.
+            wire.abort()
+        # Whatever the writer managed: no listener and no stored row outlives the socket.
+        conn.remove_all()
         _end_dev_server_connection()
 
 
