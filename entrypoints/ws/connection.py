@@ -33,6 +33,12 @@ OUTBOX_FRAMES = 2000
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
 RENEW_EVERY_SECONDS = 15 * 60
+# A stored row only counts while the process holding the socket renews it: it carries the sooner of
+# the subscription's own expiry and now + the lease, so the rows of a process that died (SIGKILL,
+# power loss) stop counting as watchers within the lease. Renewed every LEASE_RENEW_SECONDS (the
+# reader loop wakes at least every 30 s, so two renewals are at most about 60 s apart).
+SUBSCRIPTION_LEASE_SECONDS = 90
+LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
 # Events after which the right to read a thread may have changed (helper group, closing).
 ACCESS_CHANGING_EVENTS = frozenset({"thread_opened", "thread_closed", "status_changed"})
@@ -74,6 +80,7 @@ class Subscription:
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.unsubscribe: Callable[[], None] = lambda: None
+        # Writes the stored row with a fresh lease (on renewal, and every LEASE_RENEW_SECONDS).
         self.on_renew: Callable[[], None] = lambda: None
         # Re-checks the right to read; returns False when it is gone. Runs on the writer.
         self.still_allowed: Callable[[], bool] = lambda: True
@@ -158,6 +165,9 @@ class Subscription:
         self.expires_at = now + SUBSCRIPTION_TTL_SECONDS
         self.on_renew()
         self.conn.enqueue_call(self.recheck)
+
+    def seconds_left(self) -> float:
+        return max(0.0, self.expires_at - time.monotonic())
 
     def _remember(self, cursor: str | None) -> bool:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""
@@ -280,6 +290,15 @@ class Connection:
     def renew_all(self) -> None:
         for sub in list(self.subscriptions.values()):
             sub.renew()
+
+    def renew_leases(self) -> None:
+        """Rewrite every stored row with a fresh lease; a store that is down costs a warning only
+        (the rows lapse, the socket and its live events go on)."""
+        for sub in list(self.subscriptions.values()):
+            try:
+                sub.on_renew()
+            except Exception:
+                log.warning("could not renew a live subscription's lease", exc_info=True)
 
     def remove(self, topic: str) -> Subscription | None:
         sub = self.subscriptions.pop(topic, None)

@@ -17,7 +17,7 @@ from application.forum.topics import user_topic
 from application.shared import Authenticator, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
-from entrypoints.ws.connection import Connection
+from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
 from entrypoints.ws.wire import write_whole_frames
 
@@ -93,9 +93,12 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
 
 def _serve(ws, session: Session) -> None:
     conn = session.conn
-    rechecked_at = time.monotonic()
+    rechecked_at = leased_at = time.monotonic()
     while not conn.closed:
         raw = ws.receive(timeout=IDLE_CHECK_SECONDS)
+        if time.monotonic() - leased_at >= LEASE_RENEW_SECONDS:
+            leased_at = time.monotonic()
+            conn.renew_leases()
         if _credential_expired(session):
             conn.send(error_frame(None, "unauthenticated", "the token has expired"))
             conn.close(CLOSE_UNAUTHENTICATED, "token expired")

@@ -21,7 +21,7 @@ from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
-from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
+from entrypoints.ws.connection import SUBSCRIPTION_LEASE_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
 # Per socket: each subscription is a listener, a stored row and its renewals; each subscribe frame
@@ -145,7 +145,7 @@ def _record(session: Session, sub: Subscription) -> None:
     """Shared with other processes: followers who watch live get no stored notification."""
     store = session.forum.subscriptions
     if store is not None:
-        expires = session.forum.now() + timedelta(seconds=SUBSCRIPTION_TTL_SECONDS)
+        expires = session.forum.now() + timedelta(seconds=min(SUBSCRIPTION_LEASE_SECONDS, sub.seconds_left()))
         store.put(LiveSubscription(sub.topic, session.conn.id, session.conn.actor.user_id, expires))
 
 
