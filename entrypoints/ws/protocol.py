@@ -29,6 +29,8 @@ MAX_FRAME_CHARS = 16 * 1024
 MAX_SUBSCRIPTIONS = 100
 SUBSCRIBE_RATE_PER_SECOND = 20.0
 SUBSCRIBE_BURST = 40
+# A client refused that often again (more than a burst of refusals over the rate) is flooding: closed.
+CLOSE_FLOODING = 4429
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +60,7 @@ class Session:
     forum: ForumDeps
     hub: Any
     subscribes: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
+    refusals: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
 
 
 class Refused(Exception):
@@ -91,6 +94,10 @@ def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
 def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
     conn, frame_id = session.conn, frame.get("id")
     if not session.subscribes.take():
+        if not session.refusals.take():
+            conn.send(error_frame(frame_id, "rate_limited", "too many subscribe frames: closing"))
+            conn.close(CLOSE_FLOODING, "too many subscribe frames")
+            return
         raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
     key = _thread_key(frame)
     since = _since(frame)

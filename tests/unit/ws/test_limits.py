@@ -147,6 +147,24 @@ def test_removing_all_subscriptions_from_another_thread_leaves_no_row_and_no_lis
     assert hub.listener_count() == 0
 
 
+def test_a_socket_that_keeps_flooding_subscribe_frames_is_closed_with_4429(live):  # noqa: F811
+    deps, hub, _ = live
+    open_thread(deps)
+    ws = FakeSocket()
+    conn = Connection(ws)
+    conn.actor = Actor(LEARNER)
+    frozen = TokenBucket(20, 40, clock=lambda: 0.0)
+    session = Session(conn, deps, hub, subscribes=frozen, refusals=TokenBucket(20, 40, clock=lambda: 0.0))
+    for n in range(100):
+        dispatch(session, subscribe_frame(frame_id=f"s{n}"))
+    assert conn.closed
+    wait_for(lambda: ws.closed_with is not None)
+    assert ws.closed_with[0] == protocol.CLOSE_FLOODING
+    codes = [f.get("code") for f in ws.sent]
+    assert codes.count("rate_limited") == 41  # 40 refusals, then the one that closes
+    assert hub.listener_count() == 0
+
+
 @pytest.mark.parametrize("burst", [1, 40])
 def test_a_token_bucket_refills_at_its_rate_up_to_its_burst(burst):
     now = [0.0]
