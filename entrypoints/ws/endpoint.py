@@ -19,7 +19,7 @@ from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
-from entrypoints.ws.wire import write_whole_frames
+from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,8 @@ CLOSE_UNAUTHENTICATED = 4401
 AUTH_FRAME_WAIT_SECONDS = 10
 IDLE_CHECK_SECONDS = 30
 RECHECK_SECONDS = 5 * 60
+# How long a closing socket's handler waits for its writer (one frame, then the close frame).
+CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 
 
 @sock.route("/ws")
@@ -58,12 +60,13 @@ def forum_socket(
         WS_OPEN.dec()
         stop_notifications()
         conn.close(flush=False)
-        conn.wait_flushed(timeout=2)
-        if conn.writer_alive:
-            # Stuck writing to a client that reads nothing: shut the socket, which ends the write.
-            wire.abort()
-        # Whatever the writer managed: no listener and no stored row outlives the socket.
+        # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
         conn.remove_all()
+        # The writer finishes the frame it is writing, then the close frame (4408 for a slow
+        # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
+        conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
+        if conn.writer_alive:
+            wire.abort()  # a client still trickling in the frame: end the write
         _end_dev_server_connection()
 
 
