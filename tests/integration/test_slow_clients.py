@@ -1,4 +1,4 @@
-"""Slow websocket readers under gunicorn's production configuration (gevent worker).
+"""Slow websocket readers under gunicorn's production configuration (gevent worker) and the dev server.
 
 A raw client (RFC 6455 framing written here, so that every byte the server wrote is checked) with a
 small receive buffer floods `subscribe` frames and stops reading for a while. Every frame it then
@@ -27,12 +27,14 @@ _items = itertools.count(9000)
 CLOSE_TOO_SLOW = 4408
 
 
-@pytest.fixture(scope="module")
-def gunicorn_server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["gunicorn", "werkzeug"])
+def served(request, tmp_path_factory):
+    """gunicorn's production configuration (gevent worker), where writes used to be partial; and the
+    development server, which must behave the same."""
     server = start_server(
         {"PARLEY_PROFILE": "memory", "PARLEY_AUTH": "dev", "PARLEY_GRANTS": "open", "PARLEY_WRITE_RATE_LIMIT": "off"},
         tmp_path_factory.mktemp("slow-clients"),
-        gunicorn=True,
+        gunicorn=request.param == "gunicorn",
     )
     yield server
     server.stop()
@@ -147,10 +149,10 @@ def metric(server, name: str) -> float:
     ],
     ids=["74KB-replies", "2MB-replies"],
 )
-def test_a_slow_reader_gets_whole_frames_or_a_4408_close(gunicorn_server, messages, chars, frames):
+def test_a_slow_reader_gets_whole_frames_or_a_4408_close(served, messages, chars, frames):
     item = next(_items)
-    fill_thread(gunicorn_server, item, messages=messages, chars=chars)
-    client = RawClient(gunicorn_server.port)
+    fill_thread(served, item, messages=messages, chars=chars)
+    client = RawClient(served.port)
     try:
         assert client.recv()["type"] == "ready"
         # Not reading for 3 s: the burst at once, then within the subscribe rate (so that most are
@@ -184,11 +186,11 @@ def test_a_slow_reader_gets_whole_frames_or_a_4408_close(gunicorn_server, messag
         client.close()
 
 
-def test_an_aborted_slow_reader_leaves_no_subscription_behind(gunicorn_server):
+def test_an_aborted_slow_reader_leaves_no_subscription_behind(served):
     item = next(_items)
-    fill_thread(gunicorn_server, item, messages=20, chars=3500)
-    baseline_open = metric(gunicorn_server, "parley_websockets_open")
-    client = RawClient(gunicorn_server.port)
+    fill_thread(served, item, messages=20, chars=3500)
+    baseline_open = metric(served, "parley_websockets_open")
+    client = RawClient(served.port)
     assert client.recv()["type"] == "ready"
     for n in range(40):
         client.send({"action": "subscribe", "id": f"s{n}", "item_id": str(item + n % 2), "participant_id": "1"})
@@ -199,22 +201,22 @@ def test_an_aborted_slow_reader_leaves_no_subscription_behind(gunicorn_server):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if (
-            metric(gunicorn_server, "parley_live_subscriptions") == 0
-            and metric(gunicorn_server, "parley_websockets_open") == baseline_open
+            metric(served, "parley_live_subscriptions") == 0
+            and metric(served, "parley_websockets_open") == baseline_open
         ):
             break
         time.sleep(0.5)
-    assert metric(gunicorn_server, "parley_live_subscriptions") == 0
-    assert metric(gunicorn_server, "parley_websockets_open") == baseline_open
+    assert metric(served, "parley_live_subscriptions") == 0
+    assert metric(served, "parley_websockets_open") == baseline_open
 
 
-def test_a_reader_that_stops_reading_is_dropped_and_leaves_no_subscription_behind(gunicorn_server):
+def test_a_reader_that_stops_reading_is_dropped_and_leaves_no_subscription_behind(served):
     """The outbox's byte cap closes it (4408); its subscriptions go at once, though its TCP stays open."""
     item = next(_items)
-    fill_thread(gunicorn_server, item, messages=20, chars=3500)
-    fill_thread(gunicorn_server, item + 1, messages=20, chars=3500)
-    baseline_open = metric(gunicorn_server, "parley_websockets_open")
-    client = RawClient(gunicorn_server.port)
+    fill_thread(served, item, messages=20, chars=3500)
+    fill_thread(served, item + 1, messages=20, chars=3500)
+    baseline_open = metric(served, "parley_websockets_open")
+    client = RawClient(served.port)
     try:
         assert client.recv()["type"] == "ready"
         for n in range(38):  # 38 replies of 74 KB: far more than the outbox holds
@@ -222,12 +224,12 @@ def test_a_reader_that_stops_reading_is_dropped_and_leaves_no_subscription_behin
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if (
-                metric(gunicorn_server, "parley_live_subscriptions") == 0
-                and metric(gunicorn_server, "parley_websockets_open") == baseline_open
+                metric(served, "parley_live_subscriptions") == 0
+                and metric(served, "parley_websockets_open") == baseline_open
             ):
                 break
             time.sleep(0.5)
-        assert metric(gunicorn_server, "parley_live_subscriptions") == 0
-        assert metric(gunicorn_server, "parley_websockets_open") == baseline_open
+        assert metric(served, "parley_live_subscriptions") == 0
+        assert metric(served, "parley_websockets_open") == baseline_open
     finally:
         client.close()
