@@ -28,26 +28,34 @@ SECRET_KEYS = frozenset(
     {"authorization", "token", "access_token", "id_token", "refresh_token", "cookie", "password", "secret"}
 )
 REDACTED = "[redacted]"
-# A value ends at whitespace, a quote or a backslash (so that a JSON escape is never cut in half).
-_VALUE = r"[^\s\"'\\&,;]+"
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # An Authorization header, however it is written: `Authorization: Bearer x`, `'authorization': 'x'`.
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic|token)\s+)?[^\s\"'\\,;]+"),
-     rf"\1{REDACTED}"),
-    (re.compile(rf"(?i)\b(bearer|basic)\s+{_VALUE}"), rf"\1 {REDACTED}"),
-    # `token=` (also access_token=, id_token=…, and percent-encoded `token%3D`) in a URL or a form.
-    (re.compile(r"(?i)(token(?:=|%3D))[^\s\"'\\&;]*"), rf"\1{REDACTED}"),
-    # A JWT anywhere (a path segment, an error message, a websocket frame): header.payload.signature,
-    # the first two base64url-encoded JSON objects, so they start with `eyJ` (`{"`).
-    (re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), REDACTED),
-)
+
+
+def _secret_patterns(stop: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """What a credential looks like; a value runs up to one of the `stop` characters."""
+    value = rf"[^\s{stop}]+"
+    return (
+        # An Authorization header, however written: `Authorization: Bearer x`, `'authorization': 'x'`.
+        (re.compile(rf"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)(?:(?:bearer|basic|token)\s+)?{value}"),
+         rf"\1{REDACTED}"),
+        (re.compile(rf"(?i)\b(bearer|basic)\s+{value}"), rf"\1 {REDACTED}"),
+        # `token=` (access_token=, id_token=…, percent-encoded `token%3D` too) in a URL or a form.
+        (re.compile(rf"(?i)(token(?:=|%3D))[^\s{stop}]*"), rf"\1{REDACTED}"),
+        # A JWT anywhere (a path, an error message, a websocket frame): header.payload.signature, the
+        # first two base64url-encoded JSON objects, which therefore start with `eyJ` (`{"`).
+        (re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), REDACTED),
+    )
+
+
+_IN_TEXT = _secret_patterns("\"'&,;")
+# In rendered JSON a value also stops at a backslash, so that an escape is never cut in half.
+_IN_JSON = _secret_patterns("\"'&,;\\\\")
 
 _configured = False
 
 
-def scrub(text: str) -> str:
+def scrub(text: str, patterns: tuple[tuple[re.Pattern[str], str], ...] = _IN_TEXT) -> str:
     """`text` with every credential-shaped part replaced by `[redacted]`."""
-    for pattern, replacement in _SECRET_PATTERNS:
+    for pattern, replacement in patterns:
         text = pattern.sub(replacement, text)
     return text
 
@@ -92,7 +100,7 @@ class _ScrubbedJSON:
         self._render = structlog.processors.JSONRenderer(sort_keys=False)
 
     def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> str:
-        return scrub(self._render(logger, method, event))
+        return scrub(self._render(logger, method, event), _IN_JSON)
 
 
 _SHARED: list[Callable] = [
