@@ -80,6 +80,16 @@ def redact_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[st
     return event
 
 
+_TERMINAL_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain_event(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A library's message without terminal colours (werkzeug colours its request lines)."""
+    if isinstance(event.get("event"), str):
+        event["event"] = _TERMINAL_STYLE.sub("", event["event"])
+    return event
+
+
 def _add_pid(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """Which process wrote the line: gunicorn's master or one of its workers."""
     event.setdefault("pid", os.getpid())
@@ -97,7 +107,8 @@ class _ScrubbedJSON:
     the field-wise pass could not take apart still never shows a credential)."""
 
     def __init__(self) -> None:
-        self._render = structlog.processors.JSONRenderer(sort_keys=False)
+        # Not ASCII-escaped: a line stays readable, and a text search finds what it shows.
+        self._render = structlog.processors.JSONRenderer(sort_keys=False, ensure_ascii=False)
 
     def __call__(self, logger: Any, method: str, event: dict[str, Any]) -> str:
         return scrub(self._render(logger, method, event), _IN_JSON)
@@ -111,7 +122,7 @@ _SHARED: list[Callable] = [
     _add_pid,
 ]
 # What a record from a plain `logging` logger gets before the common processors run.
-_FOREIGN_PRE_CHAIN: list[Callable] = list(_SHARED)
+_FOREIGN_PRE_CHAIN: list[Callable] = [*_SHARED, _plain_event]
 
 
 def json_formatter() -> structlog.stdlib.ProcessorFormatter:
