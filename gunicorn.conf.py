@@ -43,6 +43,20 @@ logconfig_dict = {
     },
 }
 
+
+def post_worker_init(worker):
+    # gevent prints a greenlet's uncaught error to stderr itself, as bare traceback lines; send it
+    # through logging instead, to become one JSON line (redacted) like every other.
+    import logging
+
+    import gevent
+
+    def log_greenlet_error(context, kind, value, traceback):
+        logging.getLogger("gevent").error("%s failed", context, exc_info=(kind, value, traceback))
+
+    gevent.get_hub().print_exception = log_greenlet_error
+
+
 # --- Metrics: with several workers a scrape reaches one of them, so the workers keep their metrics
 # in files of one directory (prometheus_client's multiprocess mode) and /metrics sums them. The
 # directory is made for this server start (private, emptied at start) unless PROMETHEUS_MULTIPROC_DIR

@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -151,6 +152,15 @@ class StderrHandler(logging.StreamHandler):
         pass
 
 
+def _log_thread_error(args: threading.ExceptHookArgs) -> None:
+    """A thread's uncaught error as one JSON line instead of a bare traceback on stderr."""
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+    logging.getLogger("parley.threads").error("thread %s failed", name, exc_info=exc_info)
+
+
 def _has_json_handler(handlers: Iterable[logging.Handler]) -> bool:
     return any(isinstance(h.formatter, structlog.stdlib.ProcessorFormatter) for h in handlers)
 
@@ -173,6 +183,8 @@ def configure_logging(level: str = "info") -> None:
     if _configured:
         return
     logging.captureWarnings(True)  # a library's warnings.warn becomes a JSON line, not raw stderr
+    if threading.excepthook is threading.__excepthook__:  # nobody (a test runner) replaced it
+        threading.excepthook = _log_thread_error
     structlog.configure(
         processors=[
             *_SHARED,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import structlog
@@ -16,6 +18,7 @@ from entrypoints.metrics import HotPathCounter
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJlLXBhcnQ"
 OPAQUE = "opaque-9f3e1d"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _line(record: logging.LogRecord) -> dict:
@@ -125,3 +128,30 @@ def test_the_hot_path_counter_hands_its_count_to_a_shared_counter_on_flush():
         counter.inc()
     counter.flush()
     assert "test_shared_hot_total 8.0" in generate_latest(registry).decode()
+
+
+def test_uncaught_greenlet_and_thread_errors_become_json_lines():
+    """gevent and threading print these to stderr themselves; under gunicorn they must be lines too."""
+    script = f"""
+import runpy, threading
+import gevent
+from entrypoints.logs import configure_logging
+
+configure_logging("info")
+runpy.run_path("gunicorn.conf.py")["post_worker_init"](None)
+
+def boom():
+    raise ValueError("could not parse 'GET /ws?token={OPAQUE}'")
+
+gevent.spawn(boom).join()
+worker = threading.Thread(target=boom, name="relay")
+worker.start()
+worker.join()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(line["logger"], line["level"]) for line in lines] == [("gevent", "error"), ("parley.threads", "error")]
+    assert all("ValueError" in line["exception"] for line in lines) and "thread relay failed" in lines[1]["event"]
+    assert OPAQUE not in done.stderr + done.stdout
