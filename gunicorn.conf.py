@@ -63,14 +63,18 @@ def post_worker_init(worker):
 # names one. The variable is set in the master before any worker forks, so every worker imports
 # prometheus_client in multiprocess mode. (Not with preload_app: the app would import it first.)
 _METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# Set to the directory a master made: a new master started by USR2 inherits the environment, and
+# must make its own rather than empty (and at exit, remove) the one the old master's workers use.
+_MADE_METRICS_DIR = "_PARLEY_MADE_METRICS_DIR"
 
 
 def on_starting(server):
     given = os.environ.get(_METRICS_DIR)
-    if given:
-        _empty(given)
+    if given and os.environ.get(_MADE_METRICS_DIR) != given:
+        _empty(given)  # the operator's directory
     else:
-        os.environ[_METRICS_DIR] = server.parley_metrics_dir = tempfile.mkdtemp(prefix="parley-metrics-")
+        made = server.parley_metrics_dir = tempfile.mkdtemp(prefix="parley-metrics-")
+        os.environ[_METRICS_DIR] = os.environ[_MADE_METRICS_DIR] = made
 
 
 def _empty(directory):

@@ -155,3 +155,41 @@ worker.join()
     assert [(line["logger"], line["level"]) for line in lines] == [("gevent", "error"), ("parley.threads", "error")]
     assert all("ValueError" in line["exception"] for line in lines) and "thread relay failed" in lines[1]["event"]
     assert OPAQUE not in done.stderr + done.stdout
+
+
+class _Server:
+    """What gunicorn's hooks get as `server` (an attribute bag here)."""
+
+
+@pytest.fixture
+def gunicorn_hooks(monkeypatch):
+    import runpy
+
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "_PARLEY_MADE_METRICS_DIR"):
+        monkeypatch.delenv(name, raising=False)  # and whatever the hooks set is undone afterwards
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_each_server_start_gets_a_private_metrics_directory_removed_at_exit(gunicorn_hooks):
+    import os
+    import stat
+
+    first, second = _Server(), _Server()
+    gunicorn_hooks["on_starting"](first)
+    made = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    assert stat.S_IMODE(os.stat(made).st_mode) == 0o700
+    gunicorn_hooks["on_starting"](second)  # a new master after USR2 inherits the environment
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] != made
+    gunicorn_hooks["on_exit"](first)
+    gunicorn_hooks["on_exit"](second)
+    assert not os.path.exists(made) and not os.path.exists(second.parley_metrics_dir)
+
+
+def test_an_operators_metrics_directory_is_emptied_at_start_and_kept(gunicorn_hooks, tmp_path, monkeypatch):
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    (tmp_path / "notes.txt").write_text("not ours")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    server = _Server()
+    gunicorn_hooks["on_starting"](server)
+    gunicorn_hooks["on_exit"](server)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
