@@ -8,7 +8,8 @@ one worker unless Redis fan-out (PARLEY_FANOUT=redis) is on.
 import os
 
 bind = os.environ.get("PARLEY_BIND", "127.0.0.1:8000")
-worker_class = "gevent"
+# gunicorn's gevent worker, with the JSON error envelope on the answers gunicorn gives itself.
+worker_class = "entrypoints.http.gunicorn_worker.JsonErrorGeventWorker"
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "20000"))
 _default_workers = "2" if os.environ.get("PARLEY_FANOUT") == "redis" else "1"
 workers = int(os.environ.get("PARLEY_WORKERS", _default_workers))
@@ -16,6 +17,11 @@ workers = int(os.environ.get("PARLEY_WORKERS", _default_workers))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# What gunicorn refuses before the app sees it (414, 431), answered in JSON by the worker above.
+# The request line allows gunicorn's maximum, for long ?token= JWTs on the websocket URL.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 # No access log: query strings carry websocket tokens, which must never be written anywhere.
 accesslog = None
 errorlog = "-"

@@ -13,7 +13,7 @@ from application.forum.deps import ForumDeps
 from application.forum.threads import ThreadFilters, ThreadSelection, ThreadView
 from domain.forum import events as ev
 from domain.forum.model import ThreadKey, ThreadStatus, ThreadUpdate
-from domain.shared import Cursor, DomainError, InvalidCursor, KeysetCursor, parse_id, rfc3339
+from domain.shared import Cursor, DomainError, InvalidCursor, KeysetCursor, parse_client_time, parse_id, rfc3339
 from entrypoints.http import schemas
 from entrypoints.http.common import authenticate_request, json_body, query_args, write_reply
 
@@ -100,13 +100,9 @@ def _thread_cursor(view: ThreadView) -> str:
 def _decode_thread_cursor(token: str) -> tuple[datetime, ThreadKey]:
     values = KeysetCursor.decode(token, 3, "from").values
     try:
-        when = datetime.fromisoformat(values[0])
-        key = ThreadKey(parse_id(values[1]), parse_id(values[2]))
-    except (ValueError, DomainError):
+        return parse_client_time(values[0]), ThreadKey(parse_id(values[1]), parse_id(values[2]))
+    except DomainError:
         raise InvalidCursor("from") from None
-    if when.tzinfo is None:
-        raise InvalidCursor("from")
-    return when, key
 
 
 @bp.get(THREAD + "/events")
