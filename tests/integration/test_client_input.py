@@ -17,11 +17,15 @@ import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 
+import boto3
 import jwt
 import pytest
+from botocore.config import Config
 
+from adapters.dynamodb.tables import create_tables
 from domain.shared import MAX_ID
 from tests.support.clients import WsClient
+from tests.support.dynamodb import LOCAL_ENV
 from tests.support.live_server import run_cli, start_server
 
 pytestmark = pytest.mark.integration
@@ -111,9 +115,12 @@ ATTACKER = [
     Case("PUT", f"{THREAD}/messages/first", '{"text": "x\\u0000"}', status=422),
     Case("PUT", THREAD, '{"status": "closed\\u0000"}', status=400),
     Case("PUT", THREAD, '{"\\u0000": 1}', status=400),
-    Case("DELETE", f"{THREAD}/messages/%ED%A0%80"),
-    Case("DELETE", f"{THREAD}/messages/%C3%A9", status=404),
-    Case("DELETE", f"{THREAD}/messages/{'a' * 5000}", status=404),
+    Case("DELETE", f"{THREAD}/messages/%ED%A0%80", status=400),
+    Case("DELETE", f"{THREAD}/messages/%C3%A9", status=400),
+    Case("DELETE", f"{THREAD}/messages/{'a' * 5000}", status=400),  # DynamoDB refuses a key over 1 KiB
+    Case("PUT", f"{THREAD}/messages/{'a' * 2000}", {"text": "edited"}, status=400),
+    Case("DELETE", f"{THREAD}/messages/{'a' * 65}", status=400),
+    Case("DELETE", f"{THREAD}/messages/{'a' * 64}", status=404),
     Case("DELETE", "/forum/notifications/%00", status=400),
     Case("PUT", "/forum/notifications/%00/read", status=400),
     Case("GET", "/forum/notifications?before=%00", status=400),
@@ -183,7 +190,7 @@ def server(request, tmp_path_factory):
             "PARLEY_DYNAMODB_ENDPOINT_URL": request.getfixturevalue("dynamodb_endpoint"),
             "PARLEY_DYNAMODB_TABLE_PREFIX": f"ci{uuid.uuid4().hex[:8]}_",
         }
-        run_cli(env, "dynamodb", "create-tables")
+        _create_tables_patiently(env["PARLEY_DYNAMODB_ENDPOINT_URL"], env["PARLEY_DYNAMODB_TABLE_PREFIX"])
     live = start_server(env, logs, gunicorn=True)
     try:
         _send(live.port, Case("PUT", THREAD, {"status": "waiting_for_trainer", "helper_group_id": "5"}))
@@ -191,6 +198,16 @@ def server(request, tmp_path_factory):
         yield live
     finally:
         live.stop()
+
+
+def _create_tables_patiently(endpoint: str, prefix: str) -> None:
+    """What `parley dynamodb create-tables` does, with a client that waits: a DynamoDB Local that
+    has just started can take longer to create a table than the server's request timeouts allow."""
+    client = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name=LOCAL_ENV["AWS_REGION"],
+        config=Config(connect_timeout=10, read_timeout=60),
+    )
+    create_tables(client, prefix)
 
 
 def _send(port: int, case: Case) -> tuple[int, dict[str, str], bytes]:

@@ -111,3 +111,16 @@ def test_a_malformed_websocket_upgrade_is_refused_with_the_envelope(client, head
 def test_a_limit_that_is_not_plain_ascii_digits_in_range_is_400(client, path, limit):
     sep = "&" if "?" in path else "?"
     assert_error(client.get(f"{path}{sep}limit={limit}", headers=as_user(LEARNER)), 400, field="limit")
+
+
+@pytest.mark.parametrize("uuid", ["a" * 65, "a" * 5000, "%C3%A9", "a%20b", "%ED%A0%80"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_message_uuid_in_the_path_that_no_post_accepts_is_400(client, method, uuid):
+    open_thread(client)
+    r = client.open(f"{THREAD}/messages/{uuid}", method=method, headers=as_user(LEARNER), json={"text": "x"})
+    assert_error(r, 400, "invalid_request", "uuid")
+
+
+def test_a_well_formed_unknown_message_uuid_is_still_404(client):
+    open_thread(client)
+    assert_error(client.delete(f"{THREAD}/messages/{'a' * 64}", headers=as_user(LEARNER)), 404, "not_found")
