@@ -146,12 +146,19 @@ ATTACKER = [
     Case("GET", "/forum/threads?is_mine=1&from=" + b64("k1|2020-01-01T00:00:00\x00|1|7"), status=400),
     Case("GET", "/forum/threads?is_mine=1&limit=1e9", status=400),
     Case("GET", "/forum/threads?is_mine=1&latest_update_gt=1900-01-01T00:00:00Z", status=200),
+    Case("GET", "/forum/threads?is_mine=1&latest_update_gt=9999-12-31T23:59:59.999Z", status=200),
+    Case("GET", f"/forum/threads?is_mine=1&from={b64('k1|0001-01-01T00:00:00+00:00|1|7')}", status=200),
+    Case("GET", f"/forum/threads?is_mine=1&latest_update_gt=2020-01-01T00:00:00Z"
+                f"&from={b64('k1|0001-01-01T00:00:00+00:00|1|7')}", status=200),
+    Case("GET", f"/forum/threads?helper_group_id={MAX_ID + 1}", status=400),
     # bodies and headers
     Case("PUT", THREAD, "[" * 30000, status=400),
     Case("PUT", THREAD, b"\xff\xfe", status=400),
     Case("PUT", THREAD, '"\\ud800"', status=400),
     Case("PUT", THREAD, b"{}", {"Content-Type": "application/json", "Content-Length": "-1"}, status=400),
     Case("GET", THREAD, headers={"Authorization": "Bearer \x00"}, status=400),
+    Case("POST", f"{THREAD}/messages", b'{"text": "te"}', {"Transfer-Encoding": "gzip"}),
+    Case("POST", f"{THREAD}/messages", b'{"text": "te"}', {"Content-Length": "14, 15"}, status=400),
     Case("GET", THREAD, headers={"Authorization": "Bearer " + "a" * 8000}, status=401),
     Case("GET", THREAD, headers={"X-Request-Id": "a" * 8000}),
     # websocket upgrades
