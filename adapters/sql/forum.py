@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import Token
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql import tables as t
-from adapters.sql.engine import WRITE_LOCK
+from adapters.sql.engine import WRITE_LOCK, enter_unit, leave_unit
 from application.forum.ports import Follow, MessageUuidTaken, ReadMarker, ThreadListQuery
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
@@ -324,6 +325,7 @@ class SqlForumUnitOfWork(UnitOfWorkBase):
         super().__init__(notifier)
         self._engine = engine
         self._tx = _Tx(locking=not read_only)
+        self._bound: Token | None = None
         self.threads = SqlThreadRepository(self._tx)
         self.events = SqlEventStore(self._tx)
         self.follows = SqlFollowStore(self._tx)
@@ -339,6 +341,8 @@ class SqlForumUnitOfWork(UnitOfWorkBase):
                 connection.close()
                 raise
         self._tx.connection = connection
+        # Lookups made during the unit (the user's grants) run on this connection: see connection_for.
+        self._bound = enter_unit(self._engine, connection)
 
     def _commit(self) -> None:
         assert self._tx.connection is not None
@@ -360,6 +364,9 @@ class SqlForumUnitOfWork(UnitOfWorkBase):
 
     def _end(self) -> None:
         connection, self._tx.connection = self._tx.connection, None
+        bound, self._bound = self._bound, None
+        if bound is not None:
+            leave_unit(bound)
         if connection is not None:
             try:
                 connection.close()

@@ -2,7 +2,8 @@
 
 The facts are fetched here and decided by `application.forum.grant_facts.decide_grants`, the same
 function the memory adapter uses, so the two cannot disagree. Group ancestry is one recursive
-query for all the groups a decision needs.
+query for all the groups a decision needs. Inside a unit of work the lookups run on its connection
+(`connection_for`), so a request never holds one pooled connection while waiting for another.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.memory.permissions import GrantTables
 from adapters.sql import tables as t
-from adapters.sql.engine import WRITE_LOCK
+from adapters.sql.engine import WRITE_LOCK, connection_for
 from adapters.sql.forum import unavailable_as_backend_error
 from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants
 from domain.forum.model import ThreadKey
@@ -66,7 +67,7 @@ class SqlPermissions:
         starts = {user_id, key.participant_id}
         if requested_helper_group_id:
             starts.add(requested_helper_group_id)
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             ancestry = _closures(connection, starts, upwards=True)
             user_groups, participant_groups = ancestry[user_id], ancestry[key.participant_id]
             permissions = self._item_permissions(connection, key.item_id, user_groups | participant_groups)
@@ -119,11 +120,11 @@ class SqlPermissions:
         ]
 
     def user_group_ids(self, user_id: int) -> tuple[int, ...]:
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             return tuple(sorted(_closures(connection, [user_id], upwards=True)[user_id]))
 
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             return tuple(sorted(_closures(connection, [group_id], upwards=False)[group_id]))
 
 
