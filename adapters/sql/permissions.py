@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,8 @@ from adapters.memory.permissions import GrantTables
 from adapters.sql import tables as t
 from adapters.sql.engine import WRITE_LOCK, connection_for
 from adapters.sql.forum import unavailable_as_backend_error
-from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants
+from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants, readable_threads
+from application.forum.ports import ReadableThreads
 from domain.forum.model import ThreadKey
 from domain.forum.policy import Grants, ViewLevel, WatchLevel
 
@@ -126,6 +128,23 @@ class SqlPermissions:
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
         with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             return tuple(sorted(_closures(connection, [group_id], upwards=False)[group_id]))
+
+    def readable_threads(self, user_id: int, now: datetime) -> ReadableThreads:
+        """Three queries, whose size depends on the user's groups and grants, never on the threads."""
+        ip = t.item_permissions.c
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
+            groups = _closures(connection, [user_id], upwards=True)[user_id]
+            rows = connection.execute(
+                sa.select(ip.group_id, ip.item_id, ip.can_view, ip.can_watch).where(ip.group_id.in_(sorted(groups)))
+            )
+            permissions = [
+                ItemPermission(r.group_id, r.item_id, ViewLevel[r.can_view.upper()], WatchLevel[r.can_watch.upper()])
+                for r in rows
+            ]
+            validated = connection.execute(
+                sa.select(t.validated_items.c.item_id).where(t.validated_items.c.user_id == user_id)
+            ).scalars()
+            return readable_threads(groups, permissions, list(validated), now)
 
 
 def import_grants(engine: Engine, doc: Mapping[str, Any]) -> dict[str, int]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+import sqlalchemy as sa
 
+from adapters.sql import tables
 from adapters.sql.permissions import import_grants
 from entrypoints.http.app import create_app
 from tests.support.sql import SQL_BACKENDS, fresh_database
@@ -87,3 +90,67 @@ def test_100_concurrent_writers_all_succeed(database, app):
     took = time.monotonic() - started
     print(f"\n{profile_of(database)}: {WRITERS} concurrent PUT …/read in {took:.2f} s: {sorted(set(statuses))}")
     assert statuses.count(200) == WRITERS, {s: statuses.count(s) for s in set(statuses)}
+
+
+THREADS_OF_HELPERS = 2000
+LISTING = f"/forum/threads?helper_group_id={HELPERS}"
+
+
+def fill_helper_group(database, helper: int, watcher: int) -> None:
+    """2,000 open threads on ITEM asking HELPERS for help; `helper` may read them, a stranger may not."""
+    import_grants(
+        database.engine,
+        {
+            "memberships": [{"group_id": HELPERS, "member_id": helper}, {"group_id": CLASS, "member_id": watcher}],
+            "item_permissions": [
+                {"group_id": helper, "item_id": ITEM, "can_view": "content", "can_watch": "result"},
+                {"group_id": CLASS, "item_id": ITEM, "can_view": "content", "can_watch": "answer"},
+            ],
+            "validated": [{"user_id": helper, "item_id": ITEM}],
+        },
+    )
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "item_id": ITEM,
+            "participant_id": 10_000 + n,
+            "status": "waiting_for_trainer",
+            "helper_group_id": HELPERS,
+            "message_count": 0,
+            "latest_update_at": now - timedelta(seconds=n),
+        }
+        for n in range(THREADS_OF_HELPERS)
+    ]
+    with database.engine.begin() as connection:
+        connection.execute(tables.threads.insert(), rows)
+
+
+def statements_of(app, request) -> tuple[int, int, list]:
+    """(status, SQL statements the app ran, body) for one GET."""
+    engine = app.container.sql_engine()
+    counted = []
+
+    def count(*_args):
+        counted.append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = app.test_client().get(LISTING + request[1], headers=bearer(request[0]))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return response.status_code, len(counted), response.get_json()
+
+
+def test_a_strangers_thread_list_costs_a_few_statements_whatever_the_threads(database, app):
+    helper, watcher = 501, 502
+    fill_helper_group(database, helper, watcher)
+    status, statements, body = statements_of(app, (STRANGER, ""))
+    print(f"\n{profile_of(database)}: stranger's list of {THREADS_OF_HELPERS} hidden threads: {statements} statements")
+    assert (status, body) == (200, [])
+    # The grants of the stranger (groups, permissions, validated items), then one list query.
+    assert statements <= 6
+    # Those who may read them get their page, for what a page costs (grants and unread count per row).
+    for reader in (helper, watcher):
+        status, statements, body = statements_of(app, (reader, "&limit=20"))
+        assert status == 200 and len(body) == 20
+        assert statements <= 6 + 20 * 6, statements
