@@ -17,9 +17,10 @@ the server's statement timeout, since building an index may legitimately take lo
 Under load, a request never waits on itself and never fails for a busy pool while the database
 answers (issue 11): a unit of work's connection is the one its grants are read on (`connection_for`),
 so a request holds one pooled connection at most; and a request that finds every connection busy
-queues for one (`QueueingPool`) for up to `POOL_QUEUE_TIMEOUT_SECONDS`. Only once a connection
-attempt has failed (the database is unreachable) does a full pool end the wait after one turn of
-`POSTGRES_POOL_TIMEOUT_SECONDS`, which keeps the outage budget.
+queues for one (`QueueingPool`) for up to `POOL_QUEUE_TIMEOUT_SECONDS`. Only while the latest
+connection attempt has failed and no connection has answered since (the database is unreachable)
+does a full pool end the wait after one turn of `POSTGRES_POOL_TIMEOUT_SECONDS`, which keeps the
+outage budget.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def _queueing(engine: Engine, queue_timeout: float, health: BackendHealth | None
     pool = engine.pool
     assert isinstance(pool, QueueingPool)
     pool.queue_timeout, pool.health = queue_timeout, health
+    if health is not None:
+        # A checkout comes after its pre-ping answered: the database is back even if the pool, full
+        # of live connections, has had no reason to open a new one since the last failed attempt.
+        sa.event.listen(engine, "checkout", lambda *_args: health.connected())
     return engine
 
 

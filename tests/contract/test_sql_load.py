@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.sql import tables
+from adapters.sql.engine import create_postgres_engine
 from adapters.sql.permissions import import_grants
 from entrypoints.http.app import create_app
 from tests.support.sql import SQL_BACKENDS, fresh_database
@@ -157,3 +158,17 @@ def test_a_strangers_thread_list_costs_a_few_statements_whatever_the_threads(dat
         status, statements, body = statements_of(app, (reader, "&limit=20"))
         assert status == 200 and len(body) == 20
         assert statements <= 6 + 20 * 6, statements
+
+
+def test_a_pooled_connection_that_answers_clears_an_earlier_failed_attempt(postgres_url):
+    engine = create_postgres_engine(postgres_url)
+    try:
+        with engine.connect():
+            pass  # one live connection, now in the pool
+        engine.pool.health.failed()  # say a connection attempt timed out once, under load
+        with engine.connect() as connection:  # the pooled one, pre-pinged: no new connection attempt
+            connection.execute(sa.text("SELECT 1"))
+        # Otherwise a pool kept full of live connections would answer 503 after one turn for ever.
+        assert not engine.pool.health.unreachable
+    finally:
+        engine.dispose()
