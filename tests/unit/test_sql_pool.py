@@ -63,12 +63,13 @@ def test_a_caller_queues_past_one_turn_while_the_database_answers():
 def test_a_caller_gives_up_after_one_turn_once_a_connection_attempt_failed():
     health = BackendHealth()
     pool = one_connection_pool(health)
-    holder = hold_for(pool, 10 * TURN)
+    holder = hold_for(pool, 20 * TURN)
     health.failed()
     started = time.monotonic()
     with pytest.raises(sa_exc.TimeoutError):
         pool.connect()
-    assert time.monotonic() - started < 3 * TURN
+    # One turn, give or take a loaded machine; well before the holder lets its connection go.
+    assert time.monotonic() - started < 10 * TURN
     holder.join()
     health.connected()
     pool.connect().close()
@@ -80,7 +81,7 @@ def test_the_queue_itself_is_bounded():
     started = time.monotonic()
     with pytest.raises(sa_exc.TimeoutError):
         pool.connect()
-    assert 4 * TURN <= time.monotonic() - started < 10 * TURN
+    assert 4 * TURN <= time.monotonic() - started < 15 * TURN  # given up before the holder let go (20 turns)
     holder.join()
 
 
