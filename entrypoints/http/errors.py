@@ -134,8 +134,9 @@ def _aborted(error: HTTPException, data: dict):
     """flask-smorest's `abort(404, message="no such room", errors={"room_id": ["unknown"]})`, or
     webargs' own 422 for a schema's refusal (from a parser other than ours): the same envelope,
     code and status as our own errors of that kind."""
-    if isinstance(data.get("exc"), ValidationError):
-        messages = data["exc"].messages
+    refusal = getattr(error, "exc", None)  # webargs keeps the ValidationError beside `data`
+    if isinstance(refusal, ValidationError):
+        messages = refusal.messages
         if isinstance(messages, dict) and len(messages) == 1 and set(messages) <= WEBARGS_LOCATIONS:
             (messages,) = messages.values()  # webargs' location level
         return validation_error(ValidationError(messages))

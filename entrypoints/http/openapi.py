@@ -22,7 +22,7 @@ from entrypoints.http import schemas
 from entrypoints.http.blueprint import Api, error_response_doc
 from entrypoints.http.converters import ID_PATTERN, Id64Converter, id64_parameter_schema
 
-__all__ = ["ID_PATTERN", "documented_rules", "init_api", "openapi_path", "spec_for"]
+__all__ = ["ID_PATTERN", "api_for", "documented_rules", "init_api", "openapi_path", "spec_for"]
 
 OPENAPI_VERSION = "3.0.3"
 EXTENSION = "parley.openapi"
@@ -80,6 +80,10 @@ def init_api(app: Flask) -> Api:
     return api
 
 
+def api_for(app: Flask) -> Api:
+    return app.extensions[EXTENSION + ".api"]
+
+
 def _schema_name(schema) -> str:
     cls = schema if isinstance(schema, type) else type(schema)
     return cls.__name__
@@ -119,7 +123,7 @@ def _websocket_operation(endpoint: str) -> dict[str, Any]:
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
-    api: Api = app.extensions[EXTENSION + ".api"]
+    api = api_for(app)
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(WEBSOCKET_ENDPOINTS):
             api.spec.path(rule=rule, operations={"get": _websocket_operation(rule.endpoint)})
