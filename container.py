@@ -21,22 +21,22 @@ from adapters.auth.jwt import (
     thread_token_issuer_from_settings,
 )
 from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
-from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
-from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
-from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from application.forum.deps import ForumDeps

@@ -14,8 +14,9 @@ from typing import Any
 from dependency_injector.wiring import Provide, inject
 from flask import request
 
+from application.delivery.topics import user_topic
 from application.forum.deps import ForumDeps
-from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
+from application.forum.topics import ACCESS_RECHECK_TOPIC
 from application.shared import Authenticator, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
@@ -100,7 +101,7 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
         if "notification" in publication.payload:
             conn.enqueue(publication.frame())
 
-    return hub.subscribe(user_topic(conn.actor.user_id), forward)
+    return hub.subscribe(user_topic(conn.actor.user_id).name, forward)
 
 
 def listen_for_access_rechecks(conn: Connection, hub: Any):

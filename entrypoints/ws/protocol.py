@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from application.forum import live
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic
+from application.forum import subscribing
 from application.forum.deps import ForumDeps
-from application.forum.notifications import LiveSubscription
 from application.forum.topics import thread_topic
 from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
@@ -87,7 +88,7 @@ def handle_ping(session: Session, frame: dict[str, Any]) -> None:
 
 def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
     key = _thread_key(frame)
-    removed = session.conn.remove(thread_topic(key))
+    removed = session.conn.remove(thread_topic(key).name)
     session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
 
 
@@ -101,16 +102,16 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
         raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
     key = _thread_key(frame)
     since = _since(frame)
-    topic = thread_topic(key)
+    topic = thread_topic(key).name
     if topic not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
         raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
-    live.authorize_subscription(session.forum, conn.actor, key)
+    subscribing.authorize_subscription(session.forum, conn.actor, key)
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = Subscription(conn, frame_id, topic)
     sub.still_allowed = lambda: may_still_read(session, key)
     sub.start_seq = since.seq if since else 0
     sub.fetch_after = lambda seq: (
-        [e.to_public() for e in page] for page in live.missed_since(session.forum, key, Cursor(seq))
+        [e.to_public() for e in page] for page in subscribing.missed_since(session.forum, key, Cursor(seq))
     )
     stop_listening = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
     LIVE_SUBSCRIPTIONS.inc()
@@ -126,9 +127,9 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
         _record(session, sub)
         sub.on_renew = lambda: _record(session, sub)
         if since is None:
-            pages = [live.newest_history(session.forum, key)]
+            pages = [subscribing.newest_history(session.forum, key)]
         else:
-            pages = live.missed_since(session.forum, key, since)
+            pages = subscribing.missed_since(session.forum, key, since)
         cursors = _send_history(conn, frame_id, pages, since)
     except BaseException:
         conn.remove(topic)  # no listener left behind, no buffer growing while "priming" forever
@@ -143,7 +144,7 @@ def may_still_read(session: Session, key: ThreadKey) -> bool:
     if expires_at is not None and expires_at <= session.forum.now():
         return False
     try:
-        live.authorize_subscription(session.forum, session.conn.actor, key)
+        subscribing.authorize_subscription(session.forum, session.conn.actor, key)
     except Forbidden:
         return False
     return True
@@ -154,13 +155,13 @@ def _record(session: Session, sub: Subscription) -> None:
     store = session.forum.subscriptions
     if store is not None:
         expires = session.forum.now() + timedelta(seconds=min(SUBSCRIPTION_LEASE_SECONDS, sub.seconds_left()))
-        store.put(LiveSubscription(sub.topic, session.conn.id, session.conn.actor.user_id, expires))
+        store.put(TopicSubscription(Topic.parse(sub.topic), session.conn.id, session.conn.actor.user_id, expires))
 
 
 def _forget(session: Session, sub: Subscription) -> None:
     if session.forum.subscriptions is not None:
         try:
-            session.forum.subscriptions.delete(sub.topic, session.conn.id)
+            session.forum.subscriptions.delete(Topic.parse(sub.topic), session.conn.id)
         except Exception:
             # The row expires by itself; a store that is down must not keep the socket's cleanup from finishing.
             log.warning("could not delete a live subscription", exc_info=True)

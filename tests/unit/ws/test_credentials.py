@@ -14,8 +14,9 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory.notify import InProcessNotifier
+from application.delivery.topics import user_topic
 from application.forum import messages
-from application.forum.topics import access_recheck_publication, user_topic
+from application.forum.topics import access_recheck_publication
 from application.shared import Actor, Publication, ThreadClaims
 from entrypoints.ws.connection import Connection
 from entrypoints.ws.endpoint import (

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.memory.live import MemorySubscriptionStore
+from adapters.memory.delivery import MemorySubscriptionStore
 from application.forum.topics import thread_topic
 from application.shared import Actor
 from entrypoints.ws import protocol
@@ -62,7 +62,7 @@ def test_subscriptions_per_socket_are_capped(live, monkeypatch):  # noqa: F811
     by_id = {f["id"]: f for f in ws.sent}
     assert by_id["a"]["type"] == "subscribed" and by_id["c"]["type"] == "subscribed"
     assert by_id["b"]["type"] == "error" and by_id["b"]["code"] == "too_many_subscriptions"
-    assert list(conn.subscriptions) == [thread_topic(KEY)] and hub.listener_count() == 1
+    assert list(conn.subscriptions) == [thread_topic(KEY).name] and hub.listener_count() == 1
 
 
 def test_subscribe_frames_are_rate_limited_per_socket(live):  # noqa: F811
