@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql.engine import WRITE_LOCK
+from application.messagebus import MessageBus
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
 
@@ -85,8 +86,8 @@ class SqlUnitOfWork(UnitOfWorkBase):
     its repositories `self._tx`.
     """
 
-    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
-        super().__init__(notifier)
+    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False, bus: MessageBus | None = None):
+        super().__init__(notifier, bus)
         self._engine = engine
         self._tx = SqlTransaction(locking=not read_only)
 
