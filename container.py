@@ -268,8 +268,9 @@ class Container(containers.DeclarativeContainer):
     subscription_store = providers.Selector(
         config.profile,
         memory=providers.Singleton(MemorySubscriptionStore),
-        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine),
-        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine),
+        # The clock decides which rows a put purges as expired.
+        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
+        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
         # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB.
         algorea=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
         aws=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
