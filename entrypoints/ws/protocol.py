@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from application.delivery.hub import Hub
 from application.delivery.subscriptions import SubscriptionStore, TopicSubscription
 from application.shared import Actor, BackendUnavailable, Clock
 from domain.shared import Cursor, DomainError, Forbidden, NotFound
@@ -58,7 +59,7 @@ class Session:
 
     conn: Connection
     topics: TopicRegistry
-    hub: Any
+    hub: Hub
     subscriptions: SubscriptionStore | None
     clock: Clock
     subscribes: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
