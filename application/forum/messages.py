@@ -60,8 +60,6 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
 
 def _notify_followers(deps: ForumDeps, message: StoredEvent) -> None:
     """After the commit: the message is safe whatever happens here."""
-    if deps.notifications is None or deps.subscriptions is None or deps.notifier is None:
-        return
     now = deps.now()
     try:
         with deps.reader() as uow:

@@ -73,6 +73,35 @@ class SubscriptionStore(Protocol):
         ...
 
 
+class NullNotificationStore:
+    """Notifications switched off: nothing is kept, so there is nothing to list, read or delete."""
+
+    def add(self, notifications: list[Notification]) -> None:
+        pass
+
+    def page(self, user_id: int, before_id: str | None, limit: int) -> list[Notification]:
+        return []
+
+    def delete(self, user_id: int, notification_id: str) -> bool:
+        return False
+
+    def mark_read(self, user_id: int, notification_id: str) -> bool:
+        return False
+
+
+class NullSubscriptionStore:
+    """Nobody records live subscriptions: every follower counts as not watching."""
+
+    def put(self, subscription: LiveSubscription) -> None:
+        pass
+
+    def delete(self, topic: str, connection_id: str) -> None:
+        pass
+
+    def of_topic(self, topic: str, now: datetime) -> list[LiveSubscription]:
+        return []
+
+
 def new_notification_id(now: datetime) -> str:
     """Sortable by time (milliseconds), unique by a random suffix."""
     return f"{int(now.timestamp() * 1000):013d}{os.urandom(6).hex()}"

@@ -51,7 +51,7 @@ def query_args(schema: Schema) -> dict[str, Any]:
 
 
 @inject
-def current_actor(authenticator: Authenticator = Provide["authenticator"]) -> Actor:
+def current_actor(authenticator: Authenticator = Provide["core.authenticator"]) -> Actor:
     return authenticator.authenticate(request.headers)
 
 

@@ -66,14 +66,14 @@ def render_thread(view: ThreadView) -> dict:
 
 @bp.get(THREAD)
 @inject
-def get_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def get_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     view = threads.get_thread(forum, g.actor, _key(item_id, participant_id))
     return jsonify(render_thread(view))
 
 
 @bp.put(THREAD)
 @inject
-def update_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def update_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     key = _key(item_id, participant_id)
     try:
         body = json_body(schemas.UpdateThreadBody())
@@ -94,7 +94,7 @@ def update_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide[
 
 @bp.get("/threads")
 @inject
-def list_threads(forum: ForumDeps = Provide["forum"]):
+def list_threads(forum: ForumDeps = Provide["forum.deps"]):
     q = query_args(schemas.ThreadsQuery())
     selection = ThreadSelection(
         is_mine=bool(q.get("is_mine")),
@@ -126,7 +126,7 @@ def _decode_thread_cursor(token: str) -> tuple[datetime, ThreadKey]:
 
 @bp.get(THREAD + "/events")
 @inject
-def list_events(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def list_events(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     key = _key(item_id, participant_id)
     q = query_args(schemas.EventsQuery())
     after = Cursor.decode(q["after"], "after") if "after" in q else None
@@ -136,7 +136,7 @@ def list_events(item_id: str, participant_id: str, forum: ForumDeps = Provide["f
 
 @bp.post(THREAD + "/events")
 @inject
-def record_task_event(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def record_task_event(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     key = _key(item_id, participant_id)
     body = json_body(schemas.TaskEventBody())
     stored = history.record_task_event(forum, g.actor, _task_event(key, body, forum.now()))
@@ -158,7 +158,7 @@ def _task_event(key: ThreadKey, body: dict, now: datetime) -> ev.ThreadEvent:
 
 @bp.get(THREAD + "/messages")
 @inject
-def list_messages(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def list_messages(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     key = _key(item_id, participant_id)
     q = query_args(schemas.MessagesQuery())
     before = Cursor.decode(q["before"], "before") if "before" in q else None
@@ -168,7 +168,7 @@ def list_messages(item_id: str, participant_id: str, forum: ForumDeps = Provide[
 
 @bp.post(THREAD + "/messages")
 @inject
-def post_message(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def post_message(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     key = _key(item_id, participant_id)
     body = json_body(schemas.PostMessageBody())
     result = messages.post_message(forum, g.actor, key, body["text"], body.get("uuid"))
@@ -178,7 +178,7 @@ def post_message(item_id: str, participant_id: str, forum: ForumDeps = Provide["
 
 @bp.put(THREAD + "/messages/<uuid>")
 @inject
-def edit_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum"]):
+def edit_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum.deps"]):
     key, uuid = _key(item_id, participant_id), _message_uuid(uuid)
     body = json_body(schemas.EditMessageBody())
     edited = messages.edit_message(forum, g.actor, key, uuid, body["text"])
@@ -187,7 +187,7 @@ def edit_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps 
 
 @bp.delete(THREAD + "/messages/<uuid>")
 @inject
-def delete_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum"]):
+def delete_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum.deps"]):
     key, uuid = _key(item_id, participant_id), _message_uuid(uuid)
     messages.delete_message(forum, g.actor, key, uuid)
     return write_reply("deleted", {"uuid": uuid})
@@ -195,7 +195,7 @@ def delete_message(item_id: str, participant_id: str, uuid: str, forum: ForumDep
 
 @bp.put(THREAD + "/read")
 @inject
-def mark_read(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def mark_read(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     marker = messages.mark_read(forum, g.actor, _key(item_id, participant_id))
     data = {"seen_message_count": marker.seen_message_count, "cursor": Cursor(marker.last_seq).encode()}
     return write_reply("updated", data)
@@ -207,28 +207,28 @@ def _render_follow(state: follows.FollowState) -> dict:
 
 @bp.get(THREAD + "/follow")
 @inject
-def get_follow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def get_follow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     state = follows.get_follow(forum, g.actor, _key(item_id, participant_id))
     return jsonify(_render_follow(state))
 
 
 @bp.put(THREAD + "/follow")
 @inject
-def follow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def follow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     state = follows.follow_thread(forum, g.actor, _key(item_id, participant_id))
     return write_reply("updated", _render_follow(state))
 
 
 @bp.delete(THREAD + "/follow")
 @inject
-def unfollow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum"]):
+def unfollow(item_id: str, participant_id: str, forum: ForumDeps = Provide["forum.deps"]):
     state = follows.unfollow_thread(forum, g.actor, _key(item_id, participant_id))
     return write_reply("deleted", _render_follow(state))
 
 
 @bp.get("/notifications")
 @inject
-def list_notifications(forum: ForumDeps = Provide["forum"]):
+def list_notifications(forum: ForumDeps = Provide["forum.deps"]):
     q = query_args(schemas.NotificationsQuery())
     found = notifications.list_notifications(forum.notifications, g.actor, q.get("before"), q["limit"])
     return jsonify([n.to_public() for n in found])
@@ -236,13 +236,13 @@ def list_notifications(forum: ForumDeps = Provide["forum"]):
 
 @bp.delete("/notifications/<notification_id>")
 @inject
-def delete_notification(notification_id: str, forum: ForumDeps = Provide["forum"]):
+def delete_notification(notification_id: str, forum: ForumDeps = Provide["forum.deps"]):
     notifications.delete_notification(forum.notifications, g.actor, notification_id)
     return write_reply("deleted", {"id": notification_id})
 
 
 @bp.put("/notifications/<notification_id>/read")
 @inject
-def mark_notification_read(notification_id: str, forum: ForumDeps = Provide["forum"]):
+def mark_notification_read(notification_id: str, forum: ForumDeps = Provide["forum.deps"]):
     notifications.mark_notification_read(forum.notifications, g.actor, notification_id)
     return write_reply("updated", {"id": notification_id, "read": True})

@@ -38,7 +38,7 @@ def healthz():
 
 @bp.get("/readyz")
 @inject
-def readyz(checks: list = Provide["health_checks"], timeout: str = Provide["config.ready_timeout"]):
+def readyz(checks: list = Provide["core.health_checks"], timeout: str = Provide["config.ready_timeout"]):
     results = run_checks([c for c in checks if c is not None], float(timeout or 2))
     ready = all(r["status"] == "up" for r in results.values())
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": results})

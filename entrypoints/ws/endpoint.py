@@ -41,9 +41,9 @@ CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 @inject
 def forum_socket(
     ws,
-    forum: ForumDeps = Provide["forum"],
-    hub: Any = Provide["hub"],
-    authenticator: Authenticator = Provide["authenticator"],
+    forum: ForumDeps = Provide["forum.deps"],
+    hub: Any = Provide["core.hub"],
+    authenticator: Authenticator = Provide["core.authenticator"],
 ):
     wire = write_whole_frames(ws)
     try:

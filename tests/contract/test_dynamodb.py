@@ -54,7 +54,7 @@ def uow(forum, notifier):
 
 @pytest.fixture
 def deps(uow) -> ForumDeps:
-    return ForumDeps(uow=uow, permissions=OpenPermissions(), clock=SystemClock())
+    return ForumDeps(uow=uow, read_uow=uow, permissions=OpenPermissions(), clock=SystemClock())
 
 
 @pytest.fixture
@@ -167,7 +167,10 @@ def post_from_child_process(endpoint: str, table: str, process: int, threads_n: 
     """Run in a separate interpreter by the test below: posts from several threads of its own."""
     client = make_client(DynamoDbSettings(endpoint_url=endpoint, region="eu-west-3"))
     forum = DynamoDbForum(client, table)
-    deps = ForumDeps(lambda: DynamoDbForumUnitOfWork(forum, InProcessNotifier()), OpenPermissions(), SystemClock())
+    def uow():
+        return DynamoDbForumUnitOfWork(forum, InProcessNotifier())
+
+    deps = ForumDeps(uow, OpenPermissions(), SystemClock(), read_uow=uow)
 
     def post(worker: int) -> None:
         for i in range(posts):
@@ -336,7 +339,7 @@ def test_the_aws_profile_wires_the_dynamodb_unit_of_work(request, dynamodb_endpo
             }
         )
     )
-    deps = container.forum()
+    deps = container.forum.deps()
     with deps.uow() as u:
         assert isinstance(u, DynamoDbForumUnitOfWork)
         u.threads.save(Thread(KEY, ThreadStatus.WAITING_FOR_TRAINER, 5, 0, T0))
