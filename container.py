@@ -294,8 +294,8 @@ class CoreContainer(containers.DeclarativeContainer):
     token_minter = providers.Singleton(_token_minter, config, clock)
 
     # What /readyz probes. Each item gives an application.shared.HealthCheck, or None when its
-    # backend is not configured in this profile. An adapter adds its own probe with
-    # `CoreContainer.health_checks.add_args(providers.Singleton(make_check, config, ...))`.
+    # backend is not configured in this profile. An adapter adds its own probe here, or with
+    # `Container.core.health_checks.add_args(providers.Singleton(make_check, Container.config, ...))`.
     health_checks = providers.List(
         providers.Singleton(_memory_health, config),
         providers.Singleton(_redis_health, config),

@@ -118,3 +118,19 @@ def test_the_read_unit_of_work_is_given_explicitly():
         ForumDeps(lambda: None, None, FakeClock())  # type: ignore[arg-type]
     deps, *_ = make_forum()
     assert isinstance(deps.reader(), MemoryForumUnitOfWork)
+
+
+def test_a_probe_added_as_docs_operations_md_says_reaches_readyz():
+    from adapters.memory.health import AlwaysReady
+
+    def extra(settings, engine):
+        return AlwaysReady("extra") if settings["profile"] == "memory" else None
+
+    checks = Container.core.health_checks
+    before = len(checks.args)
+    checks.add_args(providers.Singleton(extra, Container.config, Container.core.sql_engine.provider))
+    try:
+        assert [c.name for c in memory_container().core.health_checks() if c is not None] == ["memory", "extra"]
+    finally:
+        checks.set_args(*checks.args[:before])
+    assert [c.name for c in memory_container().core.health_checks() if c is not None] == ["memory"]
