@@ -225,3 +225,93 @@ def _random_operation(rng: random.Random, posts: list[Post]):
         "like": lambda g: g.like(post.author_id, post.post_id, a),
         "unlike": lambda g: g.unlike(post.post_id, a),
     }[kind]
+
+
+# --- DynamoDB: one request per read pattern (docs/access-patterns.md, social table) -------------
+
+
+@pytest.fixture
+def dynamodb_requests(request):
+    """A DynamoDB graph and a counter of the requests its client sends, by operation name."""
+    from collections import Counter
+
+    graph = dynamodb_graph(request)
+    counts: Counter[str] = Counter()
+
+    def count(event_name: str, **_):
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+    graph.client.meta.events.register("before-send.dynamodb.*", count)
+    yield graph, counts
+    graph.client.meta.events.unregister("before-send.dynamodb.*", count)
+
+
+def test_each_read_pattern_is_one_dynamodb_request(dynamodb_requests):
+    graph, sent = dynamodb_requests
+    post = make_post(1)
+    graph.put_profile(Profile(1, "Ada"))
+    graph.add_post(post)
+    graph.follow(2, 1)
+    graph.like(1, post.post_id, 2)
+    graph.add_to_timelines([2], post, T0 + WEEK)
+    reads = {
+        "info": (lambda: graph.get_profile(1), "GetItem"),
+        "counts": (lambda: graph.counts(1), "GetItem"),
+        "followers": (lambda: graph.followers(1, None, 20), "Query"),
+        "followers, next page": (lambda: graph.followers(1, 2, 20), "Query"),
+        "following": (lambda: graph.following(2, None, 20), "Query"),
+        "posts": (lambda: graph.posts(1, None, 20), "Query"),
+        "posts, next page": (lambda: graph.posts(1, post.post_id, 20), "Query"),
+        "likers": (lambda: graph.likers(post.post_id, None, 20), "Query"),
+        "like count": (lambda: graph.like_count(post.post_id), "GetItem"),
+        "timeline": (lambda: graph.timeline(2, None, 20, T0), "Query"),
+        "timeline, next page": (lambda: graph.timeline(2, (post.post_id, 1), 20, T0), "Query"),
+    }
+    for name, (read, operation) in reads.items():
+        sent.clear()
+        read()
+        assert dict(sent) == {operation: 1}, name
+
+
+def test_each_edge_write_is_one_dynamodb_transaction(dynamodb_requests):
+    graph, sent = dynamodb_requests
+    post = make_post(1)
+    writes = [
+        (lambda: graph.add_post(post), {"TransactWriteItems": 1}),
+        (lambda: graph.follow(2, 1), {"TransactWriteItems": 1}),
+        (lambda: graph.follow(2, 1), {"TransactWriteItems": 1}),  # refused by its condition
+        (lambda: graph.like(1, post.post_id, 2), {"TransactWriteItems": 1}),
+        (lambda: graph.unlike(post.post_id, 2), {"TransactWriteItems": 1}),
+        (lambda: graph.unfollow(2, 1), {"TransactWriteItems": 1}),
+        (lambda: graph.add_to_timelines(list(range(10, 60)), post, T0 + WEEK), {"BatchWriteItem": 2}),
+        (lambda: graph.delete_post(1, post.post_id), {"GetItem": 1, "TransactWriteItems": 1}),
+    ]
+    for write, expected in writes:
+        sent.clear()
+        write()
+        assert dict(sent) == expected
+    assert graph.counts(1) == Counts() and graph.counts(2) == Counts()
+
+
+def test_dynamodb_items_keep_the_reference_layout(dynamodb_requests):
+    graph, _ = dynamodb_requests
+    post = make_post(1, content="hi", image="https://example.org/p.png")
+    graph.put_profile(Profile(1, "Ada", "maths", "https://example.org/a.png"))
+    graph.add_post(post)
+    graph.follow(2, 1)
+    graph.like(1, post.post_id, 2)
+    graph.add_to_timelines([2], post, T0 + WEEK)
+    items = graph.client.scan(TableName=graph.table)["Items"]
+    keys = {(i["PK"]["S"], i["SK"]["S"]) for i in items}
+    padded = f"{post.post_id:019d}"
+    assert keys == {
+        ("u#1", "info"), ("u#1", "count"), ("u#2", "count"),
+        ("u#1#follower", "u#0000000000000000002"), ("u#2#following", "u#0000000000000000001"),
+        ("u#1#post", f"p#{padded}"), (f"p#{post.post_id}#likelist", "u#0000000000000000002"),
+        (f"p#{post.post_id}#likecount", "count"), ("u#2#timeline", f"p#{padded}#u#0000000000000000001"),
+    }
+    by_key = {(i["PK"]["S"], i["SK"]["S"]): i for i in items}
+    assert by_key[("u#1", "count")]["follower#"] == {"N": "1"} and by_key[("u#1", "count")]["post#"] == {"N": "1"}
+    assert by_key[("u#1", "info")]["imageUrl"] == {"S": "https://example.org/a.png"}
+    entry = by_key[("u#2#timeline", f"p#{padded}#u#0000000000000000001")]
+    assert int(entry["ttl"]["N"]) == int((T0 + WEEK).timestamp()) and entry["content"] == {"S": "hi"}
