@@ -258,6 +258,8 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "participant_id": {"type": "string", "pattern": ID_PATTERN, "example": "7"},
     "uuid": {"type": "string", "minLength": 1, "maxLength": 64, "example": "4f6c2a1e-message-1"},
     "notification_id": {"type": "string", "minLength": 1},
+    "user_id": {"type": "string", "pattern": ID_PATTERN, "example": "1"},
+    "post_id": {"type": "string", "pattern": ID_PATTERN, "example": "7425020927393382400"},
 }
 
 
@@ -443,3 +445,9 @@ def docs_asset(filename: str):
     from swagger_ui_bundle import swagger_ui_path
 
     return send_from_directory(swagger_ui_path, filename, max_age=86400)
+
+
+# Each context documents its own operations; imported last, once Op and the helpers exist.
+from entrypoints.http.social.docs import SOCIAL_OPERATIONS  # noqa: E402
+
+OPERATIONS.update(SOCIAL_OPERATIONS)
