@@ -8,6 +8,8 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import seed_social
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -210,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     grants_import = grants_sub.add_parser("import", help="load a grants JSON document; importing again changes nothing")
     grants_import.add_argument("file", help="JSON: {memberships, item_permissions, managers, validated}")
     grants_import.set_defaults(run=cmd_grants_import)
+
+    seed = sub.add_parser("seed", help="demo data for one context")
+    seed_sub = seed.add_subparsers(dest="seed_context", required=True)
+    seed_social.register(seed_sub)
     return parser
 
 
