@@ -9,36 +9,36 @@
 | `u#<user>#post`       | `p#<post>`              | content, imageUrl, timestamp            |
 | `p#<post>#likelist`   | `u#<user>`              |                                         |
 | `p#<post>#likecount`  | `count`                 | likecount (N)                           |
-| `u#<user>#timeline`   | `p#<post>#u#<author>`   | content, imageUrl, timestamp, expiresAt, ttl |
+| `u#<user>#timeline`   | `p#<post>#u#<author>`   | content, imageUrl, timestamp, expires_at, ttl |
 
 Ids in sort keys are zero-padded to 19 digits, so that string order is numeric order (post ids
 sort by time: a newest-first page is one Query with ScanIndexForward=false). Every read pattern is
 one GetItem or one Query; every write that changes an edge and its counters is one
 TransactWriteItems whose conditions make a repeat change nothing. Timeline entries carry `ttl`
-(epoch seconds) for DynamoDB's deletion and `expiresAt` (ms) that reads filter on, since TTL
+(epoch seconds) for DynamoDB's deletion and `expires_at` (ms) that reads filter on, since TTL
 deletes late. Fan-out writes go in BatchWriteItem requests of 25.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import time
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
+from adapters.dynamodb.base import DynamoDbTable, expiry_attributes, from_ms, to_ms, unexpired_filter
+from adapters.dynamodb.client import DynamoDbSettings, call, make_client
+from adapters.dynamodb.transaction import DynamoDbTransaction
 from application.shared import BackendUnavailable
 from application.social.ports import PostIdTaken
 from domain.social.model import Counts, Post, Profile, TimelineEntry
 
 SOCIAL_TABLE = "social"
 BATCH_WRITE_ITEMS = 25
-TRANSACT_ATTEMPTS = 8
+BATCH_ATTEMPTS = 8
 COUNTER_NAMES = {"followers": "follower#", "following": "following#", "posts": "post#"}
+MUST_EXIST, MUST_NOT_EXIST = "attribute_exists(PK)", "attribute_not_exists(PK)"
 
 
 def social_table_name(prefix: str) -> str:
@@ -92,16 +92,8 @@ def _id_of(sk: str) -> int:
     return int(sk.rsplit("#", 1)[1])
 
 
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def _from_ms(value: dict[str, str]) -> datetime:
-    return datetime.fromtimestamp(int(value["N"]) / 1000, tz=UTC)
-
-
 def _post_attributes(post: Post) -> dict[str, Any]:
-    attributes = {"content": {"S": post.content}, "timestamp": {"N": str(_ms(post.created_at))}}
+    attributes = {"content": {"S": post.content}, "timestamp": {"N": str(to_ms(post.created_at))}}
     if post.image_url:
         attributes["imageUrl"] = {"S": post.image_url}
     return attributes
@@ -109,33 +101,24 @@ def _post_attributes(post: Post) -> dict[str, Any]:
 
 def _post_from(item: dict[str, Any], post_id: int, author_id: int) -> Post:
     image = item.get("imageUrl", {}).get("S")
-    return Post(post_id, author_id, item["content"]["S"], image, _from_ms(item["timestamp"]))
+    return Post(post_id, author_id, item["content"]["S"], image, from_ms(int(item["timestamp"]["N"])))
 
 
-class _Cancelled(Exception):
-    """A transaction refused by one of its conditions: `failed` holds their positions."""
-
-    def __init__(self, failed: set[int]):
-        super().__init__(failed)
-        self.failed = failed
+class _Refused(Exception):
+    """A write refused by its condition: the edge, like or post was already so."""
 
 
-class DynamoDbSocialGraph:
-    def __init__(self, client, table_name: str):
-        self.client = client
-        self.table = table_name
+class DynamoDbSocialGraph(DynamoDbTable):
+    NAME = SOCIAL_TABLE
 
     @classmethod
     def from_settings(cls, settings: DynamoDbSettings | dict[str, Any] | None, client=None) -> DynamoDbSocialGraph:
+        """On the process's shared client when one is given (the forum's), else a new one."""
         if not isinstance(settings, DynamoDbSettings):
             settings = DynamoDbSettings.from_settings(settings)
         return cls(client or make_client(settings), social_table_name(settings.table_prefix))
 
     # -- requests ----------------------------------------------------------------------------
-
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        answer = call(self.client.get_item, TableName=self.table, Key=_key(pk, sk), ConsistentRead=True)
-        return answer.get("Item")
 
     def _query(self, pk: str, limit: int, bound: tuple[str, str] | None = None, newest_first: bool = False,
                **extra: Any) -> list[dict[str, Any]]:
@@ -144,56 +127,28 @@ class DynamoDbSocialGraph:
             condition += f" AND SK {bound[0]} :bound"
             values[":bound"] = {"S": bound[1]}
         extra.setdefault("ExpressionAttributeValues", {}).update(values)
-        answer = call(self.client.query, TableName=self.table, KeyConditionExpression=condition, Limit=limit,
-                      ScanIndexForward=not newest_first, ConsistentRead=True, **extra)
+        answer = self.query(KeyConditionExpression=condition, Limit=limit, ScanIndexForward=not newest_first,
+                            ConsistentRead=True, **extra)
         return answer.get("Items", [])
 
-    def _transact(self, items: list[dict[str, Any]]) -> None:
-        """One TransactWriteItems; conflicts with concurrent transactions are retried, refused
-        conditions raise _Cancelled with their positions."""
-        for attempt in range(TRANSACT_ATTEMPTS):
-            try:
-                call(self.client.transact_write_items, TransactItems=items)
-                return
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-                failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-                if failed:
-                    raise _Cancelled(failed) from None
-            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
-        raise BackendUnavailable("dynamodb")
+    def _transaction(self, refused: tuple[str, ...] = (), **errors: Callable[[], Exception]) -> DynamoDbTransaction:
+        """Writes of one TransactWriteItems; a failed condition of a `refused` kind raises _Refused,
+        one named in `errors` raises that error; conflicts with other transactions are retried."""
+        conflicts = {**errors, **{kind: _Refused for kind in refused}}
+        return DynamoDbTransaction(self, conflicts)
 
-    def _put(self, pk: str, sk: str, attributes: dict[str, Any] | None = None, new: bool = True) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table, "Item": {**_key(pk, sk), **(attributes or {})}}
-        if new:
-            put["ConditionExpression"] = "attribute_not_exists(PK)"
-        return {"Put": put}
+    def _count(self, tx: DynamoDbTransaction, user_id: int, counter: str, delta: int) -> None:
+        tx.update("count", _key(user_pk(user_id), "count"), "ADD #n :d",
+                  names={"#n": COUNTER_NAMES[counter]}, values={":d": {"N": str(delta)}})
 
-    def _delete(self, pk: str, sk: str, must_exist: bool = True) -> dict[str, Any]:
-        delete: dict[str, Any] = {"TableName": self.table, "Key": _key(pk, sk)}
-        if must_exist:
-            delete["ConditionExpression"] = "attribute_exists(PK)"
-        return {"Delete": delete}
-
-    def _add(self, pk: str, sk: str, attribute: str, delta: int, must_exist: bool = False) -> dict[str, Any]:
-        update: dict[str, Any] = {
-            "TableName": self.table, "Key": _key(pk, sk), "UpdateExpression": "ADD #n :d",
-            "ExpressionAttributeNames": {"#n": attribute},
-            "ExpressionAttributeValues": {":d": {"N": str(delta)}},
-        }
-        if must_exist:
-            update["ConditionExpression"] = "attribute_exists(PK)"
-        return {"Update": update}
-
-    def _count(self, user_id: int, counter: str, delta: int) -> dict[str, Any]:
-        return self._add(user_pk(user_id), "count", COUNTER_NAMES[counter], delta)
+    def _like_count(self, tx: DynamoDbTransaction, post_id: int, delta: int, condition: str | None = None) -> None:
+        tx.update("likecount", _key(post_pk(post_id, "likecount"), "count"), "ADD likecount :d",
+                  condition=condition, values={":d": {"N": str(delta)}})
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_ITEMS):
             pending = {self.table: requests[start:start + BATCH_WRITE_ITEMS]}
-            for attempt in range(TRANSACT_ATTEMPTS):
+            for attempt in range(BATCH_ATTEMPTS):
                 answer = call(self.client.batch_write_item, RequestItems=pending)
                 pending = answer.get("UnprocessedItems") or {}
                 if not pending:
@@ -212,38 +167,38 @@ class DynamoDbSocialGraph:
         call(self.client.put_item, TableName=self.table, Item=item)
 
     def get_profile(self, user_id: int) -> Profile | None:
-        item = self._get(user_pk(user_id), "info")
+        item = self.get(_key(user_pk(user_id), "info"))
         if item is None:
             return None
         return Profile(user_id, item["name"]["S"], item["content"]["S"], item.get("imageUrl", {}).get("S"))
 
     def counts(self, user_id: int) -> Counts:
-        item = self._get(user_pk(user_id), "count") or {}
+        item = self.get(_key(user_pk(user_id), "count")) or {}
         return Counts(**{field: int(item.get(name, {}).get("N", 0)) for field, name in COUNTER_NAMES.items()})
 
     # -- follows -------------------------------------------------------------------------------
 
     def follow(self, follower_id: int, followed_id: int) -> bool:
-        try:
-            self._transact([
-                self._put(user_pk(followed_id, "follower"), user_sk(follower_id)),
-                self._put(user_pk(follower_id, "following"), user_sk(followed_id)),
-                self._count(followed_id, "followers", 1),
-                self._count(follower_id, "following", 1),
-            ])
-        except _Cancelled:
-            return False
-        return True
+        return self._edge(follower_id, followed_id, 1)
 
     def unfollow(self, follower_id: int, followed_id: int) -> bool:
+        return self._edge(follower_id, followed_id, -1)
+
+    def _edge(self, follower_id: int, followed_id: int, delta: int) -> bool:
+        """Both edge rows (put if absent, or delete if present) and both counters, in one transaction."""
+        tx = self._transaction(refused=("edge",))
+        rows = [_key(user_pk(followed_id, "follower"), user_sk(follower_id)),
+                _key(user_pk(follower_id, "following"), user_sk(followed_id))]
+        for row in rows:
+            if delta > 0:
+                tx.put("edge", row, MUST_NOT_EXIST)
+            else:
+                tx.delete("edge", row, MUST_EXIST)
+        self._count(tx, followed_id, "followers", delta)
+        self._count(tx, follower_id, "following", delta)
         try:
-            self._transact([
-                self._delete(user_pk(followed_id, "follower"), user_sk(follower_id)),
-                self._delete(user_pk(follower_id, "following"), user_sk(followed_id)),
-                self._count(followed_id, "followers", -1),
-                self._count(follower_id, "following", -1),
-            ])
-        except _Cancelled:
+            tx.commit()
+        except _Refused:
             return False
         return True
 
@@ -261,30 +216,29 @@ class DynamoDbSocialGraph:
     # -- posts ---------------------------------------------------------------------------------
 
     def add_post(self, post: Post) -> None:
-        try:
-            self._transact([
-                self._put(user_pk(post.author_id, "post"), post_sk(post.post_id), _post_attributes(post)),
-                self._put(post_pk(post.post_id, "likecount"), "count", {"likecount": {"N": "0"}}),
-                self._count(post.author_id, "posts", 1),
-            ])
-        except _Cancelled as cancelled:
-            raise PostIdTaken(post.post_id) from cancelled
+        tx = self._transaction(post=lambda: PostIdTaken(post.post_id))
+        tx.put("post", {**_key(user_pk(post.author_id, "post"), post_sk(post.post_id)), **_post_attributes(post)},
+               MUST_NOT_EXIST)
+        tx.put("post", {**_key(post_pk(post.post_id, "likecount"), "count"), "likecount": {"N": "0"}},
+               MUST_NOT_EXIST)
+        self._count(tx, post.author_id, "posts", 1)
+        tx.commit()
 
     def get_post(self, author_id: int, post_id: int) -> Post | None:
-        item = self._get(user_pk(author_id, "post"), post_sk(post_id))
+        item = self.get(_key(user_pk(author_id, "post"), post_sk(post_id)))
         return None if item is None else _post_from(item, post_id, author_id)
 
     def delete_post(self, author_id: int, post_id: int) -> Post | None:
         post = self.get_post(author_id, post_id)
         if post is None:
             return None
+        tx = self._transaction(refused=("post",))
+        tx.delete("post", _key(user_pk(author_id, "post"), post_sk(post_id)), MUST_EXIST)
+        tx.delete("likecount", _key(post_pk(post_id, "likecount"), "count"))
+        self._count(tx, author_id, "posts", -1)
         try:
-            self._transact([
-                self._delete(user_pk(author_id, "post"), post_sk(post_id)),
-                self._delete(post_pk(post_id, "likecount"), "count", must_exist=False),
-                self._count(author_id, "posts", -1),
-            ])
-        except _Cancelled:
+            tx.commit()
+        except _Refused:
             return None  # deleted meanwhile by another request
         return post
 
@@ -296,32 +250,34 @@ class DynamoDbSocialGraph:
     # -- likes ---------------------------------------------------------------------------------
 
     def like(self, author_id: int, post_id: int, user_id: int) -> bool | None:
-        post_exists = {"ConditionCheck": {
-            "TableName": self.table, "Key": _key(user_pk(author_id, "post"), post_sk(post_id)),
-            "ConditionExpression": "attribute_exists(PK)",
-        }}
+        tx = self._transaction(post=_NoSuchPost, like=_Refused)
+        tx.condition_check("post", _key(user_pk(author_id, "post"), post_sk(post_id)), MUST_EXIST)
+        tx.put("like", _key(post_pk(post_id, "likelist"), user_sk(user_id)), MUST_NOT_EXIST)
+        self._like_count(tx, post_id, 1)
         try:
-            self._transact([
-                post_exists,
-                self._put(post_pk(post_id, "likelist"), user_sk(user_id)),
-                self._add(post_pk(post_id, "likecount"), "count", "likecount", 1),
-            ])
-        except _Cancelled as cancelled:
-            return None if 0 in cancelled.failed else False
+            tx.commit()
+        except _NoSuchPost:
+            return None
+        except _Refused:
+            return False
         return True
 
     def unlike(self, post_id: int, user_id: int) -> bool:
-        like_row = (post_pk(post_id, "likelist"), user_sk(user_id))
+        like_row = _key(post_pk(post_id, "likelist"), user_sk(user_id))
+        tx = self._transaction(like=_Refused, likecount=_NoSuchPost)
+        tx.delete("like", like_row, MUST_EXIST)
+        self._like_count(tx, post_id, -1, MUST_EXIST)
         try:
-            self._transact([self._delete(*like_row), self._add(post_pk(post_id, "likecount"), "count", "likecount", -1,
-                                                              must_exist=True)])
-        except _Cancelled as cancelled:
-            if 0 in cancelled.failed:
-                return False
+            tx.commit()
+        except _Refused:
+            return False
+        except _NoSuchPost:
             # The post (and its count) is gone: the like row alone is left to remove.
+            alone = self._transaction(refused=("like",))
+            alone.delete("like", like_row, MUST_EXIST)
             try:
-                self._transact([self._delete(*like_row)])
-            except _Cancelled:
+                alone.commit()
+            except _Refused:
                 return False
         return True
 
@@ -329,7 +285,7 @@ class DynamoDbSocialGraph:
         return self._user_ids(post_pk(post_id, "likelist"), after, limit)
 
     def like_count(self, post_id: int) -> int:
-        item = self._get(post_pk(post_id, "likecount"), "count") or {}
+        item = self.get(_key(post_pk(post_id, "likecount"), "count")) or {}
         return int(item.get("likecount", {}).get("N", 0))
 
     def forget_likes(self, post_id: int, user_ids: Sequence[int]) -> None:
@@ -339,11 +295,8 @@ class DynamoDbSocialGraph:
     # -- timelines -----------------------------------------------------------------------------
 
     def add_to_timelines(self, owner_ids: Sequence[int], post: Post, expires_at: datetime) -> None:
-        attributes = {
-            **_post_attributes(post),
-            "expiresAt": {"N": str(_ms(expires_at))},
-            "ttl": {"N": str(math.ceil(expires_at.timestamp()))},
-        }
+        expiry = {name: {"N": str(value)} for name, value in expiry_attributes(expires_at).items()}
+        attributes = {**_post_attributes(post), **expiry}
         sk = timeline_sk(post.post_id, post.author_id)
         self._batch_write([
             {"PutRequest": {"Item": {**_key(user_pk(owner, "timeline"), sk), **attributes}}} for owner in owner_ids
@@ -357,14 +310,17 @@ class DynamoDbSocialGraph:
         self, owner_id: int, before: tuple[int, int] | None, limit: int, now: datetime
     ) -> list[TimelineEntry]:
         bound = ("<", timeline_sk(*before)) if before is not None else ("<", "q")
-        items = self._query(
-            user_pk(owner_id, "timeline"), limit, bound, newest_first=True,
-            FilterExpression="expiresAt > :now", ExpressionAttributeValues={":now": {"N": str(_ms(now))}},
-        )
+        unexpired, values = unexpired_filter(now)
+        items = self._query(user_pk(owner_id, "timeline"), limit, bound, newest_first=True,
+                            FilterExpression=unexpired, ExpressionAttributeValues=values)
         return [_entry(owner_id, item) for item in items]
+
+
+class _NoSuchPost(Exception):
+    """The post a like names (or its count) is not there."""
 
 
 def _entry(owner_id: int, item: dict[str, Any]) -> TimelineEntry:
     _, post_id, _, author_id = item["SK"]["S"].split("#")
     post = _post_from(item, int(post_id), int(author_id))
-    return TimelineEntry(owner_id, post, _from_ms(item["expiresAt"]))
+    return TimelineEntry(owner_id, post, from_ms(int(item["expires_at"]["N"])))

@@ -23,8 +23,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from adapters.sql.base import unavailable_as_backend_error
 from adapters.sql.engine import WRITE_LOCK
-from adapters.sql.forum import unavailable_as_backend_error
 from adapters.sql.tables import Id, UtcDateTime, metadata
 from application.social.ports import PostIdTaken
 from domain.social.model import MAX_IMAGE_URL_CHARS, MAX_NAME_CHARS, Counts, Post, Profile, TimelineEntry
