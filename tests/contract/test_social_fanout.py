@@ -126,3 +126,46 @@ def test_an_unfollow_before_the_step_stops_the_entry(request):
     assert outstanding.wait(timeout=10)
     assert [bool(graph.timeline(f, None, 1, deps.now())) for f in (2, 3, 4)] == [True, False, True]
     assert graph.timeline(2, None, 1, deps.now())[0].post == post
+
+
+def test_fan_out_on_dynamodb_in_several_steps(request):
+    """Smaller than 10,000 (bench.social_fanout measures that): two steps of the bus, 30 BatchWriteItems."""
+    from tests.contract.test_social import dynamodb_graph
+
+    graph = dynamodb_graph(request)
+    followers = range(2, 602)
+    for follower in followers:
+        graph.follow(follower, AUTHOR)
+    deps, runner, notifier, outstanding = wire(graph)
+    post = posts.publish_post(deps, Actor(AUTHOR), "on DynamoDB")
+    assert outstanding.wait(timeout=60)
+    assert all([e.post for e in graph.timeline(f, None, 1, deps.now())] == [post] for f in followers)
+    assert len(notifier.topics) == len(followers)
+
+
+def test_the_aws_profile_wires_the_dynamodb_graph(request, dynamodb_endpoint):
+    """The container's aws profile: the social graph on the configured table prefix, the fan-out on."""
+    import uuid
+
+    from adapters.dynamodb.tables import create_tables, delete_tables
+    from container import Container
+    from entrypoints.http.app import create_app
+    from tests.support.dynamodb import local_client
+
+    prefix = f"t{uuid.uuid4().hex[:12]}-"
+    create_tables(local_client(dynamodb_endpoint), prefix)
+    request.addfinalizer(lambda: delete_tables(local_client(dynamodb_endpoint), prefix))
+    container = Container()
+    settings = {"profile": "aws", "auth": "jwt", "jwt_secret": "s" * 40, "dynamodb_endpoint_url": dynamodb_endpoint,
+                "dynamodb_table_prefix": prefix, "social_fanout": "inline", "write_rate_limit": "off"}
+    app = create_app(settings, container)
+    request.addfinalizer(container.unwire)
+    minter = container.token_minter()
+    ada, bob = ({"Authorization": f"Bearer {minter.mint(user_id=uid)}"} for uid in (1, 2))
+    client = app.test_client()
+    assert client.put("/social/users/1/follow", headers=bob).status_code == 200
+    created = client.post("/social/posts", headers=ada, json={"content": "from the aws profile"})
+    assert created.status_code == 201, created.get_json()
+    feed = client.get("/social/timeline", headers=bob).get_json()
+    assert [e["post_id"] for e in feed] == [created.get_json()["data"]["post_id"]]
+    assert container.social.graph().table == f"{prefix}social"
