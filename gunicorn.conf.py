@@ -11,7 +11,8 @@ import sys
 import tempfile
 
 bind = os.environ.get("PARLEY_BIND", "127.0.0.1:8000")
-worker_class = "gevent"
+# gunicorn's gevent worker, with the JSON error envelope on the answers gunicorn gives itself.
+worker_class = "entrypoints.http.gunicorn_worker.JsonErrorGeventWorker"
 worker_connections = int(os.environ.get("PARLEY_WORKER_CONNECTIONS", "20000"))
 _default_workers = "2" if os.environ.get("PARLEY_FANOUT") == "redis" else "1"
 workers = int(os.environ.get("PARLEY_WORKERS", _default_workers))
@@ -19,6 +20,15 @@ workers = int(os.environ.get("PARLEY_WORKERS", _default_workers))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# gunicorn 27's control socket defaults to one path per user (under ~/.gunicorn), shared by every
+# server on the machine; Parley's servers are managed by signals, so none of them opens it.
+control_socket_disable = True
+
+# What gunicorn refuses before the app sees it (414, 431), answered in JSON by the worker above.
+# The request line allows gunicorn's maximum, for long ?token= JWTs on the websocket URL.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 # --- Logs: every line from the master, the workers, gunicorn and the libraries is one JSON object,
 # rendered by the same formatter as Parley's own (entrypoints/logs.py), tokens redacted. The root
