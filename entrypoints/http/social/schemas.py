@@ -40,7 +40,10 @@ class EnvelopeParser(FlaskParser):
     def load_json(self, req, schema):
         if req.get_data(cache=True) and not req.is_json:
             raise UnsupportedMediaType("request body must be JSON", {"Content-Type": ["use application/json"]})
-        return super().load_json(req, schema)
+        try:
+            return super().load_json(req, schema)
+        except RecursionError:
+            raise _too_deep() from None
 
     def load_querystring(self, req, schema):
         for name in req.args:
@@ -56,9 +59,17 @@ class Blueprint(flask_smorest.Blueprint):
 def json_object_body() -> None:
     """A body, when present, must be a JSON object (webargs would pass a list to the schema)."""
     if request.is_json and request.get_data(cache=True):
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            raise _too_deep() from None
         if data is not None and not isinstance(data, dict):
             raise InvalidRequest("JSON body must be an object", {"body": ["must be a JSON object"]})
+
+
+def _too_deep() -> InvalidRequest:
+    # Nesting deep enough to exhaust the JSON parser is malformed input, never a 500.
+    return InvalidRequest("malformed JSON body", {"body": ["is nested too deeply"]})
 
 
 class ProfileBody(StrictSchema):

@@ -112,6 +112,13 @@ def test_only_the_author_deletes_and_a_deleted_post_is_gone(client):
         ("post", "/social/posts", {"json": ["x"]}, 400, "invalid_request"),
         ("post", "/social/posts", {"json": {"content": 5}}, 400, "invalid_request"),
         ("post", "/social/posts", {"data": "{", "content_type": "application/json"}, 400, "invalid_request"),
+        # Nesting deep enough to exhaust the parser is malformed input, not a 500.
+        ("post", "/social/posts", {"data": '{"content":' + "[" * 20_000 + "]" * 20_000 + "}",
+                                   "content_type": "application/json"}, 400, "invalid_request"),
+        ("put", "/social/profile", {"data": "[" * 1_000 + "]" * 1_000, "content_type": "application/json"},
+         400, "invalid_request"),
+        ("post", "/social/posts", {"data": '{"content":"\\ud800"}', "content_type": "application/json"},
+         422, "invalid_post"),
         ("post", "/social/posts", {"data": "content=x", "content_type": "text/plain"}, 415, "unsupported_media_type"),
         ("post", "/social/posts", {"json": {"content": "x" * 70_000}}, 413, "payload_too_large"),
         ("put", "/social/profile", {"json": {"name": ""}}, 422, "invalid_profile"),
