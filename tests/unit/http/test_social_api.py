@@ -183,3 +183,23 @@ def test_responses_match_the_openapi_document(client):
     assert client.get("/social/timeline", headers=u).get_json() == []  # the deleted post left it
     for path, method, response in calls:
         assert_conforms(spec, path, method, response)
+
+
+def test_a_backend_that_is_down_answers_503_with_retry_after():
+    """The aws profile pointed at a port nothing listens on: reads and writes fail fast with 503."""
+    from tests.support.live_server import free_port
+
+    container = Container()
+    settings = {"profile": "aws", "auth": "jwt", "jwt_secret": "s" * 40, "write_rate_limit": "off",
+                "dynamodb_endpoint_url": f"http://127.0.0.1:{free_port()}"}
+    app = create_app(settings, container)
+    try:
+        bearer = {"Authorization": f"Bearer {container.token_minter().mint(user_id=1)}"}
+        client = app.test_client()
+        for response in (client.get("/social/users/2", headers=bearer),
+                         client.post("/social/posts", headers=bearer, json={"content": "hello"}),
+                         client.put("/social/users/2/follow", headers=bearer)):
+            assert response.status_code == 503, response.get_json()
+            assert response.headers["Retry-After"] and response.get_json()["error"]["code"] == "backend_unavailable"
+    finally:
+        container.unwire()
