@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 
 from dependency_injector import containers, providers
 
@@ -25,11 +26,13 @@ from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, Dyna
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
+from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
@@ -39,9 +42,13 @@ from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from adapters.sql.social import SqlSocialGraph
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.shared import SystemClock
+from application.social import timeline as social_timeline
+from application.social.deps import DEFAULT_FANOUT_BATCH, SocialDeps
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
 
@@ -169,6 +176,43 @@ def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
     return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
 
 
+def _social_deps(settings: Mapping[str, str], graph, clock, notifier, bus: MessageBus) -> SocialDeps:
+    """The social use cases' deps; the timeline handlers join the bus that `publish_events` feeds."""
+    days = float(settings.get("social_timeline_days") or 14)
+    batch = int(settings.get("social_fanout_batch") or DEFAULT_FANOUT_BATCH)
+    if days <= 0 or batch < 1:
+        raise ValueError("PARLEY_SOCIAL_TIMELINE_DAYS must be > 0 and PARLEY_SOCIAL_FANOUT_BATCH >= 1")
+    deps = SocialDeps(graph, clock, bus.handle, notifier, timedelta(days=days), batch)
+    bus.handlers = merge_handlers(bus.handlers, social_timeline.handlers(deps))
+    return deps
+
+
+def _social_runner(settings: Mapping[str, str]):
+    """Fan-out runs on a background worker; PARLEY_SOCIAL_FANOUT=inline runs it on the request (tests)."""
+    return InlineRunner() if settings.get("social_fanout") == "inline" else BackgroundRunner(name="parley-social")
+
+
+class SocialContainer(containers.DeclarativeContainer):
+    """The social context's sub-container: which graph store the profile uses, its bus, its deps."""
+
+    config = providers.Configuration()
+    clock = providers.Dependency()
+    notifier = providers.Dependency()
+    sql_engine = providers.Dependency()
+    dynamodb_client = providers.Dependency()
+
+    graph = providers.Selector(
+        config.profile,
+        memory=providers.Singleton(MemorySocialGraph),
+        embedded=providers.Singleton(SqlSocialGraph, sql_engine),
+        postgres=providers.Singleton(SqlSocialGraph, sql_engine),
+        algorea=providers.Singleton(SqlSocialGraph, sql_engine),
+        aws=providers.Singleton(DynamoDbSocialGraph.from_settings, config, dynamodb_client),
+    )
+    bus = providers.Singleton(MessageBus, runner=providers.Singleton(_social_runner, config))
+    deps = providers.Singleton(_social_deps, config, graph, clock, notifier, bus)
+
+
 class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
@@ -269,6 +313,12 @@ class Container(containers.DeclarativeContainer):
         subscriptions=subscription_store,
         notifications=notification_store,
         notifier=notifier,
+    )
+
+    # The social context (issue 17): its graph store per profile, its bus and its use cases' deps.
+    social = providers.Container(
+        SocialContainer, config=config, clock=clock, notifier=notifier,
+        sql_engine=sql_engine, dynamodb_client=providers.Callable(lambda forum: forum.client, dynamodb_forum),
     )
 
     configured_authenticator = providers.Selector(
