@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -36,12 +37,14 @@ from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
+from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
@@ -51,11 +54,14 @@ from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from adapters.sql.social import SqlSocialGraph
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.shared import SystemClock
+from application.social import timeline as social_timeline
+from application.social.deps import DEFAULT_FANOUT_BATCH, SocialDeps
 from entrypoints.metrics import MESSAGEBUS_HANDLER_FAILURES
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
@@ -387,6 +393,40 @@ class ForumContainer(containers.DeclarativeContainer):
     )
 
 
+def _social_deps(settings: Mapping[str, str], graph, clock, notifier, bus: MessageBus) -> SocialDeps:
+    """The social use cases' deps; the timeline handlers join the bus that `publish_events` feeds."""
+    days = float(settings.get("social_timeline_days") or 14)
+    batch = int(settings.get("social_fanout_batch") or DEFAULT_FANOUT_BATCH)
+    if days <= 0 or batch < 1:
+        raise ValueError("PARLEY_SOCIAL_TIMELINE_DAYS must be > 0 and PARLEY_SOCIAL_FANOUT_BATCH >= 1")
+    deps = SocialDeps(graph, clock, bus.handle, notifier, timedelta(days=days), batch)
+    bus.handlers = merge_handlers(bus.handlers, social_timeline.handlers(deps))
+    return deps
+
+
+def _social_runner(settings: Mapping[str, str]):
+    """Fan-out runs on a background worker; PARLEY_SOCIAL_FANOUT=inline runs it on the request (tests)."""
+    return InlineRunner() if settings.get("social_fanout") == "inline" else BackgroundRunner(name="parley-social")
+
+
+class SocialContainer(containers.DeclarativeContainer):
+    """Follows, posts, likes and timelines (issue 17). Its fan-out has a bus of its own, so that a
+    post by someone with thousands of followers never queues behind the forum's notifications."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    graph = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemorySocialGraph),
+        sql=providers.Singleton(SqlSocialGraph, core.sql_engine),
+        dynamodb=providers.Singleton(DynamoDbSocialGraph.from_settings, core.dynamodb_settings, core.dynamodb_client),
+        algorea="sql",
+    )
+    bus = providers.Singleton(MessageBus, runner=providers.Singleton(_social_runner, config))
+    deps = providers.Singleton(_social_deps, config, graph, core.clock, core.notifier, bus)
+
+
 # -- the application --------------------------------------------------------------------------------
 
 
@@ -403,3 +443,4 @@ class Container(containers.DeclarativeContainer):
     # bus, which each context's units of work receive as `bus`.
     message_bus = providers.Singleton(_message_bus, config, __self__)
     forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
+    social = providers.Container(SocialContainer, config=config, core=core)

@@ -82,7 +82,9 @@ def notifications_table_definition(prefix: str) -> dict[str, Any]:
 
 
 def table_definitions(prefix: str) -> list[dict[str, Any]]:
-    return [forum_table_definition(prefix), notifications_table_definition(prefix)]
+    from adapters.dynamodb.social import social_table_definition
+
+    return [forum_table_definition(prefix), notifications_table_definition(prefix), social_table_definition(prefix)]
 
 
 def create_tables(client, prefix: str, wait: bool = True) -> list[str]:

@@ -9,6 +9,8 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import seed_social
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -284,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+
+    seed = sub.add_parser("seed", help="demo data for one context")
+    seed_sub = seed.add_subparsers(dest="seed_context", required=True)
+    seed_social.register(seed_sub)
     return parser
 
 
