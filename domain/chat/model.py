@@ -1,0 +1,171 @@
+"""Rooms, memberships and comments, and the position that orders a room's comments.
+
+A comment's position is its creation time, RFC 3339 in UTC to the millisecond (the sort key the
+ChatSystem reference uses), made unique within its room by a tiebreak counter when several
+comments land in the same millisecond: `2026-01-02T03:04:05.678Z`, then `…678Z~0001`, `…678Z~0002`.
+Every position has the same 24-character timestamp prefix, so comparing the strings compares
+(time, tiebreak): stores can sort and page on the string alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.shared import InvalidRequest, InvalidValue, rfc3339, utc
+
+MAX_ROOM_ID_CHARS = 64
+ROOM_ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
+MAX_DISPLAY_NAME_CHARS = 100
+MAX_COMMENT_CHARS = 2000
+# NUL and lone surrogates cannot be stored by SQL databases; no real text needs them.
+UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+TIEBREAK_SEPARATOR = "~"
+TIEBREAK_DIGITS = 4
+MAX_TIEBREAK = 10**TIEBREAK_DIGITS - 1
+POSITION_PATTERN = re.compile(
+    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)(?:" + TIEBREAK_SEPARATOR + r"(\d{4}))?"
+)
+
+
+def parse_room_id(raw: object, field_name: str = "room_id") -> str:
+    """Room ids are chosen by their creator: 1..64 URL-safe characters (A-Z a-z 0-9 . _ ~ -)."""
+    if not isinstance(raw, str) or not ROOM_ID_PATTERN.fullmatch(raw):
+        raise InvalidRequest(
+            "invalid room id",
+            {field_name: [f"must be 1..{MAX_ROOM_ID_CHARS} characters among A-Z a-z 0-9 . _ ~ -"]},
+        )
+    return raw
+
+
+def _clean_text(text: object, field_name: str, max_chars: int, what: str) -> str:
+    if not isinstance(text, str):
+        raise InvalidValue(f"{what} must be text", {field_name: ["must be a string"]})
+    trimmed = text.strip()
+    if UNSTORABLE_CHARS.search(trimmed):
+        raise InvalidValue(f"{what} has invalid characters", {field_name: ["must not contain NUL or lone surrogates"]})
+    if not trimmed:
+        raise InvalidValue(f"{what} is blank", {field_name: ["must not be blank"]})
+    if len(trimmed) > max_chars:
+        raise InvalidValue(f"{what} too long", {field_name: [f"must be at most {max_chars} characters"]})
+    return trimmed
+
+
+def clean_comment_text(text: object) -> str:
+    """Comments are 1..2,000 characters after trimming; the trimmed text is what gets stored."""
+    return _clean_text(text, "text", MAX_COMMENT_CHARS, "comment")
+
+
+def clean_display_name(name: object, room_id: str) -> str:
+    """A room's display name: 1..100 characters after trimming; the room id when none is given."""
+    if name is None:
+        return room_id
+    return _clean_text(name, "display_name", MAX_DISPLAY_NAME_CHARS, "display name")
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where a comment sits in its room: (creation millisecond, tiebreak within that millisecond)."""
+
+    created_at: datetime
+    tiebreak: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", utc(self.created_at))
+        if not 0 <= self.tiebreak <= MAX_TIEBREAK:
+            raise ValueError(f"tiebreak out of range: {self.tiebreak}")
+
+    def encode(self) -> str:
+        stamp = rfc3339(self.created_at)
+        if self.tiebreak == 0:
+            return stamp
+        return f"{stamp}{TIEBREAK_SEPARATOR}{self.tiebreak:0{TIEBREAK_DIGITS}d}"
+
+    def __str__(self) -> str:
+        return self.encode()
+
+    @classmethod
+    def decode(cls, raw: object, field_name: str = "position") -> Position:
+        match = POSITION_PATTERN.fullmatch(raw) if isinstance(raw, str) else None
+        if match is None:
+            raise InvalidRequest(
+                "malformed position",
+                {field_name: ["must be a position as returned by this service, such as 2026-01-02T03:04:05.678Z"]},
+            )
+        try:
+            stamp = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidRequest("malformed position", {field_name: ["not a valid date and time"]}) from None
+        return cls(stamp, int(match.group(2) or 0))
+
+    def next_for(self, now: datetime) -> Position:
+        """The position to try after this one was taken: the next tiebreak in the same millisecond,
+        or the first of `now`'s millisecond once the clock has moved on. Never earlier than this one,
+        so one writer's comments keep their order."""
+        now = utc(now)
+        if now > self.created_at:
+            return Position(now)
+        if self.tiebreak >= MAX_TIEBREAK:
+            raise PositionsExhausted(self.created_at)
+        return Position(self.created_at, self.tiebreak + 1)
+
+
+class PositionsExhausted(Exception):
+    """Every tiebreak of one millisecond in one room is taken (10,000 comments in a millisecond)."""
+
+
+@dataclass(frozen=True)
+class Room:
+    room_id: str
+    display_name: str
+    created_by: int
+    created_at: datetime
+
+    def is_creator(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id == self.created_by
+
+    def to_public(self) -> dict[str, str]:
+        return {
+            "room_id": self.room_id,
+            "display_name": self.display_name,
+            "created_by": str(self.created_by),
+            "created_at": rfc3339(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class Membership:
+    room_id: str
+    user_id: int
+    joined_at: datetime
+
+    def to_public(self) -> dict[str, str]:
+        return {"room_id": self.room_id, "user_id": str(self.user_id), "joined_at": rfc3339(self.joined_at)}
+
+
+@dataclass(frozen=True)
+class Comment:
+    room_id: str
+    user_id: int
+    text: str
+    position: Position
+
+    @property
+    def created_at(self) -> datetime:
+        return self.position.created_at
+
+    def at(self, position: Position) -> Comment:
+        return Comment(self.room_id, self.user_id, self.text, position)
+
+    def to_public(self) -> dict[str, str]:
+        position = self.position.encode()
+        return {
+            "room_id": self.room_id,
+            "user_id": str(self.user_id),
+            "text": self.text,
+            "created_at": rfc3339(self.created_at),
+            "position": position,
+            "cursor": position,
+        }
