@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from domain.shared import InvalidRequest, InvalidValue, rfc3339, utc
 
@@ -25,6 +25,7 @@ UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
 TIEBREAK_SEPARATOR = "~"
 TIEBREAK_DIGITS = 4
 MAX_TIEBREAK = 10**TIEBREAK_DIGITS - 1
+ONE_MS = timedelta(milliseconds=1)
 POSITION_PATTERN = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)(?:" + TIEBREAK_SEPARATOR + r"(\d{4}))?"
 )
@@ -110,6 +111,19 @@ class Position:
         if self.tiebreak >= MAX_TIEBREAK:
             raise PositionsExhausted(self.created_at)
         return Position(self.created_at, self.tiebreak + 1)
+
+
+    def previous(self) -> Position:
+        """The position just before this one: positions are discrete, so `>= p` is `> p.previous()`."""
+        if self.tiebreak > 0:
+            return Position(self.created_at, self.tiebreak - 1)
+        return Position(self.created_at - ONE_MS, MAX_TIEBREAK)
+
+    def following(self) -> Position:
+        """The position just after this one: `> p` is `>= p.following()`."""
+        if self.tiebreak < MAX_TIEBREAK:
+            return Position(self.created_at, self.tiebreak + 1)
+        return Position(self.created_at + ONE_MS)
 
 
 class PositionsExhausted(Exception):

@@ -112,3 +112,13 @@ def test_only_comment_events_carry_a_cursor():
     ]:
         public = events.to_public(event)
         assert "cursor" not in public and public["room_id"] == "lobby"
+
+
+def test_previous_and_following_positions_are_the_neighbours():
+    assert Position(T0, 3).previous() == Position(T0, 2)
+    assert Position(T0).previous() == Position(T0 - timedelta(milliseconds=1), MAX_TIEBREAK)
+    assert Position(T0, 3).following() == Position(T0, 4)
+    assert Position(T0, MAX_TIEBREAK).following() == Position(T0 + timedelta(milliseconds=1))
+    for p in [Position(T0), Position(T0, 5), Position(T0, MAX_TIEBREAK)]:
+        assert p.previous() < p < p.following()
+        assert p.previous().following() == p == p.following().previous()
