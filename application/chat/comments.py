@@ -21,21 +21,25 @@ def add_comment(deps: ChatDeps, actor: Actor, room_id: str, text: str) -> Commen
     """Members of an existing room only (404 no room, 403 not a member).
 
     Two comments never share a position: a store refuses a taken one, and the comment is tried
-    again at the next position, which is never before the one taken, so a writer's comments keep
-    the order it sent them in.
+    again at a later position (never before one this process saw taken, its own comments
+    included), so a writer's comments keep the order it sent them in.
     """
     user_id = user_id_of(actor)
     room_id = parse_room_id(room_id)
     text = clean_comment_text(text)
-    comment = Comment(room_id, user_id, text, Position(deps.now()))
+    comment = Comment(room_id, user_id, text, deps.hints.start(room_id, Position(deps.now())))
     for _ in range(ADD_ATTEMPTS):
         try:
-            return _add_once(deps, comment)
+            added = _add_once(deps, comment)
         except PositionTaken:
+            deps.hints.taken(room_id, comment.position)
             try:
-                comment = comment.at(comment.position.next_for(deps.now()))
+                comment = comment.at(deps.hints.start(room_id, comment.position.next_for(deps.now())))
             except PositionsExhausted:
                 break
+        else:
+            deps.hints.taken(room_id, added.position)
+            return added
     raise Conflict("the room is too busy, try again", {"text": ["no free position for the comment"]})
 
 

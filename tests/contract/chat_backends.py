@@ -1,0 +1,28 @@
+"""The chat store backends the contract suite runs against: a fresh, empty store per test.
+
+Each entry returns (unit-of-work factory, read-only unit-of-work factory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
+from adapters.memory.notify import InProcessNotifier
+from application.chat.ports import ChatUnitOfWork
+
+UowFactory = Callable[[], ChatUnitOfWork]
+Factories = tuple[UowFactory, UowFactory]
+
+
+def memory_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> Factories:
+    state = MemoryChatState()
+    factory = lambda: MemoryChatUnitOfWork(state, notifier)  # noqa: E731
+    return factory, factory
+
+
+CHAT_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, InProcessNotifier], Factories]] = {
+    "memory": memory_chat,
+}
