@@ -26,3 +26,23 @@ def memory_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> 
 CHAT_BACKENDS: dict[str, Callable[[pytest.FixtureRequest, InProcessNotifier], Factories]] = {
     "memory": memory_chat,
 }
+
+
+def sqlite_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> Factories:
+    from adapters.sql.chat import SqlChatUnitOfWork
+    from tests.support.sql import fresh_sqlite
+
+    engine = fresh_sqlite(request).engine
+    return (lambda: SqlChatUnitOfWork(engine, notifier)), (lambda: SqlChatUnitOfWork(engine, notifier, read_only=True))
+
+
+def postgres_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> Factories:
+    from adapters.sql.chat import SqlChatUnitOfWork
+    from tests.support.sql import fresh_postgres
+
+    engine = fresh_postgres(request).engine
+    return (lambda: SqlChatUnitOfWork(engine, notifier)), (lambda: SqlChatUnitOfWork(engine, notifier, read_only=True))
+
+
+CHAT_BACKENDS["sqlite"] = sqlite_chat
+CHAT_BACKENDS["postgres"] = postgres_chat
