@@ -20,7 +20,7 @@ class RoomRepository(Protocol):
     def get(self, room_id: str) -> Room | None: ...
 
     def add(self, room: Room) -> None:
-        """Store a new room; raises RoomExists if the id is taken."""
+        """Store a new room; raises RoomExists if the id is taken (here, or at the latest at commit)."""
         ...
 
     def delete(self, room: Room) -> None:
@@ -46,7 +46,9 @@ class MembershipStore(Protocol):
 
 class CommentStore(Protocol):
     def add(self, comment: Comment) -> None:
-        """Store a comment; raises PositionTaken when its position is taken in the room."""
+        """Store a comment; raises PositionTaken when its position is taken in the room (here, or at
+        the latest at commit). Stores that check at commit also raise NotFound when the room is
+        gone and Forbidden when the author is no longer a member."""
         ...
 
     def ascending(self, room_id: str, after: Position | None, upto: Position | None, limit: int) -> list[Comment]:

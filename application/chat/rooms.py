@@ -32,10 +32,10 @@ def create_room(deps: ChatDeps, actor: Actor, room_id: str, display_name: str | 
             raise _room_exists()
         try:
             uow.rooms.add(room)
+            uow.members.add(Membership(room_id, user_id, now))
+            uow.commit()  # a store may only find out here that a concurrent create won
         except RoomExists:
             raise _room_exists() from None
-        uow.members.add(Membership(room_id, user_id, now))
-        uow.commit()
     return room
 
 

@@ -46,3 +46,17 @@ def postgres_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -
 
 CHAT_BACKENDS["sqlite"] = sqlite_chat
 CHAT_BACKENDS["postgres"] = postgres_chat
+
+
+def dynamodb_chat(request: pytest.FixtureRequest, notifier: InProcessNotifier) -> Factories:
+    from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
+    from adapters.dynamodb.tables import FORUM_TABLE, chat_table_name
+    from tests.support.dynamodb import fresh_forum
+
+    forum = fresh_forum(request)  # creates every table under a prefix of its own
+    chat = DynamoDbChat(forum.client, chat_table_name(forum.table.removesuffix(FORUM_TABLE)))
+    factory = lambda: DynamoDbChatUnitOfWork(chat, notifier)  # noqa: E731
+    return factory, factory
+
+
+CHAT_BACKENDS["dynamodb"] = dynamodb_chat

@@ -64,8 +64,9 @@ def test_a_room_is_stored_once(uow_factory):
     with uow_factory() as uow:
         assert uow.rooms.get("lobby") == room
         assert uow.rooms.get("other") is None
-        with pytest.raises(RoomExists):
+        with pytest.raises(RoomExists):  # when added, or at the latest at commit
             uow.rooms.add(Room("lobby", "Again", 2, T0 + timedelta(seconds=1)))
+            uow.commit()
     with uow_factory() as uow:
         assert uow.rooms.get("lobby").created_by == 1
 
@@ -131,11 +132,14 @@ def test_comments_read_in_order_both_ways(uow_factory):
 
 def test_a_taken_position_is_refused_and_the_first_comment_kept(uow_factory):
     store_room(uow_factory)
-    store_room(uow_factory, "other")
+    store_room(uow_factory, "other", created_by=2)
     store_comments(uow_factory, [Position(T0)])
-    with uow_factory() as uow, pytest.raises(PositionTaken):
-        uow.comments.add(Comment("lobby", 2, "late", Position(T0)))
-    store_comments(uow_factory, [Position(T0)], room_id="other")  # another room: free
+    with uow_factory() as uow, pytest.raises(PositionTaken):  # when added, or at the latest at commit
+        uow.comments.add(Comment("lobby", 1, "late", Position(T0)))
+        uow.commit()
+    # Another room's position is free. (On DynamoDB a comment's key is its author's and its time,
+    # as in the reference, so the same author at the same instant in two rooms takes two tiebreaks.)
+    store_comments(uow_factory, [Position(T0)], room_id="other", user_id=2)
     with uow_factory() as uow:
         assert [c.text for c in uow.comments.ascending("lobby", None, None, 10)] == ["c0"]
         assert len(uow.comments.ascending("other", None, None, 10)) == 1
@@ -157,7 +161,7 @@ def test_deleting_a_room_removes_its_members_and_comments(uow_factory):
         uow.members.add(Membership("lobby", 2, T0))
         uow.commit()
     store_comments(uow_factory, [Position(T0), Position(T0, 1)])
-    store_comments(uow_factory, [Position(T0)], room_id="kept")
+    store_comments(uow_factory, [Position(T0, 5)], room_id="kept")
     with uow_factory() as uow:
         uow.rooms.delete(room)
         uow.commit()

@@ -1,0 +1,438 @@
+"""The chat ports on DynamoDB, in the ChatSystem reference's table shape (`PK` / `SK`, GSI
+`RoomID_Comment_IDX` on (RoomID, CreatedAt)). Item kinds:
+
+    PK = Room:<RoomID>   SK = meta                 CreatedBy, DisplayName, CreatedAt, Incarnation
+                                                   (no RoomID: it stays out of the comments' GSI)
+    PK = Room:<RoomID>   SK = Member:<UserID, 19 digits>   UserID, JoinedAt, Incarnation
+    PK = <UserID>        SK = Join:<RoomID>        RoomID, JoinedAt, Incarnation   (the reference's join)
+    PK = User:<UserID>   SK = <position>           RoomID, Comment, CreatedAt = <position>, Incarnation
+    PK = Room:<RoomID>   SK = Comment:<position>   UserID: the room's claim on the position
+
+A position is the comment's RFC 3339 millisecond with a tiebreak (domain/chat/model.py), so the
+reference's ISO-8601 sort keys stay, and string order is comment order. Comments never overwrite
+each other: the comment and its room's claim are conditional puts (`attribute_not_exists`) in one
+TransactWriteItems with condition checks that the room (this incarnation of it) and the author's
+membership still exist; a taken position cancels it, and the use case tries the next one.
+
+`Incarnation` tells a room from an earlier room of the same id. Deleting a room deletes its meta
+item in a transaction (conditional on the creator), then removes its memberships and comments in
+batches; should that clean-up be cut short, what is left belongs to an incarnation that no longer
+exists, and reads of the room skip it. Writes are buffered and sent as one TransactWriteItems at
+commit; docs/access-patterns.md lists the requests of every pattern.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
+from adapters.dynamodb.tables import CHAT_COMMENTS_INDEX, chat_table_name
+from application.chat.ports import PositionTaken, RoomExists
+from application.shared import BackendUnavailable, Notifier
+from application.unit_of_work import UnitOfWorkBase
+from domain.chat.model import Comment, Membership, Position, Room
+from domain.shared import Forbidden, NotFound
+
+log = logging.getLogger(__name__)
+
+META = "meta"
+COMMIT_ATTEMPTS = 8
+BATCH_WRITE_MAX = 25
+
+
+def room_pk(room_id: str) -> str:
+    return f"Room:{room_id}"
+
+
+def member_sk(user_id: int) -> str:
+    return f"Member:{user_id:019d}"  # fixed width: string order is numeric order
+
+
+def join_sk(room_id: str) -> str:
+    return f"Join:{room_id}"
+
+
+def user_pk(user_id: int) -> str:
+    return f"User:{user_id}"
+
+
+def claim_sk(position: str) -> str:
+    return f"Comment:{position}"
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _stamp(position_text: str) -> Position:
+    return Position.decode(position_text)
+
+
+class DynamoDbChat:
+    """The client and the table name; one per process, shared by every unit of work."""
+
+    def __init__(self, client, table_name: str):
+        self.client = client
+        self.table = table_name
+
+    @classmethod
+    def from_settings(cls, settings: DynamoDbSettings | dict[str, Any] | None) -> DynamoDbChat:
+        if not isinstance(settings, DynamoDbSettings):
+            settings = DynamoDbSettings.from_settings(settings)
+        return cls(make_client(settings), chat_table_name(settings.table_prefix))
+
+    def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return call(self.client.get_item, TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item")
+
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        return call(self.client.query, TableName=self.table, **kwargs)
+
+    def query_all(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            answer = self.query(**kwargs)
+            yield from answer.get("Items", [])
+            if "LastEvaluatedKey" not in answer:
+                return
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def delete_keys(self, keys: list[dict[str, Any]]) -> None:
+        """BatchWriteItem in batches of 25, sending again what DynamoDB left unprocessed."""
+        for start in range(0, len(keys), BATCH_WRITE_MAX):
+            requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + BATCH_WRITE_MAX]]
+            for attempt in range(COMMIT_ATTEMPTS):
+                answer = call(self.client.batch_write_item, RequestItems={self.table: requests})
+                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
+                if not requests:
+                    break
+                time.sleep(0.01 * 2**attempt)
+
+
+def _room(item: dict[str, Any]) -> tuple[Room, str]:
+    room = Room(
+        item["PK"]["S"].removeprefix("Room:"),
+        item["DisplayName"]["S"],
+        int(item["CreatedBy"]["N"]),
+        _stamp(item["CreatedAt"]["S"]).created_at,
+    )
+    return room, item["Incarnation"]["S"]
+
+
+def _membership_from_member(room_id: str, item: dict[str, Any]) -> Membership:
+    return Membership(room_id, int(item["UserID"]["N"]), _stamp(item["JoinedAt"]["S"]).created_at)
+
+
+def _membership_from_join(user_id: int, item: dict[str, Any]) -> Membership:
+    return Membership(item["RoomID"]["S"], user_id, _stamp(item["JoinedAt"]["S"]).created_at)
+
+
+def _comment(item: dict[str, Any]) -> Comment:
+    user_id = int(item["PK"]["S"].removeprefix("User:"))
+    return Comment(item["RoomID"]["S"], user_id, item["Comment"]["S"], Position.decode(item["CreatedAt"]["S"]))
+
+
+class _Write:
+    """One action of the commit's TransactWriteItems, and what its failed condition means."""
+
+    def __init__(self, action: dict[str, Any], on_failed: Callable[[], Exception] | None = None):
+        self.action = action
+        self.on_failed = on_failed
+
+
+class _Unit:
+    """What a unit of work has read and buffered; reset at begin and rollback."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, tuple[Room, str] | None] = {}
+        self.writes: list[_Write] = []
+        self.after_commit: list[Callable[[], None]] = []
+        # Items this transaction already writes or checks: DynamoDB takes one action per item.
+        self.touched: set[tuple[str, str]] = set()
+
+    def add(self, action: dict[str, Any], on_failed: Callable[[], Exception] | None = None) -> None:
+        body = next(iter(action.values()))
+        item_key = body.get("Key") or body["Item"]
+        self.touched.add((item_key["PK"]["S"], item_key["SK"]["S"]))
+        self.writes.append(_Write(action, on_failed))
+
+
+class DynamoDbRoomRepository:
+    def __init__(self, chat: DynamoDbChat, uow: DynamoDbChatUnitOfWork):
+        self._chat, self._uow = chat, uow
+
+    def get(self, room_id: str) -> Room | None:
+        found = self._uow.room_and_incarnation(room_id)
+        return None if found is None else found[0]
+
+    def add(self, room: Room) -> None:
+        incarnation = uuid.uuid4().hex
+        item = {
+            **key(room_pk(room.room_id), META),
+            "DisplayName": s(room.display_name),
+            "CreatedBy": n(room.created_by),
+            "CreatedAt": s(Position(room.created_at).encode()),
+            "Incarnation": s(incarnation),
+        }
+        put = {"TableName": self._chat.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
+        self._uow.unit.add({"Put": put}, lambda: RoomExists(room.room_id))
+        self._uow.unit.rooms[room.room_id] = (room, incarnation)
+
+    def delete(self, room: Room) -> None:
+        incarnation = self._uow.incarnation(room.room_id)
+        delete = {
+            "TableName": self._chat.table,
+            "Key": key(room_pk(room.room_id), META),
+            "ConditionExpression": "Incarnation = :inc",
+            "ExpressionAttributeValues": {":inc": s(incarnation)},
+        }
+        self._uow.unit.add({"Delete": delete}, lambda: NotFound("no such room"))
+        self._uow.unit.rooms[room.room_id] = None
+        self._uow.unit.after_commit.append(lambda: self._clean_up(room.room_id, incarnation))
+
+    def _clean_up(self, room_id: str, incarnation: str) -> None:
+        """After the room is gone: its memberships (both items), claims and comments, in batches."""
+        try:
+            doomed: list[dict[str, Any]] = []
+            for item in self._chat.query_all(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :m)",
+                FilterExpression="Incarnation = :inc",
+                ExpressionAttributeValues={":pk": s(room_pk(room_id)), ":m": s("Member:"), ":inc": s(incarnation)},
+                ConsistentRead=True,
+            ):
+                doomed.append(key(item["UserID"]["N"], join_sk(room_id)))
+                doomed.append(key(item["PK"]["S"], item["SK"]["S"]))
+            for item in self._chat.query_all(
+                IndexName=CHAT_COMMENTS_INDEX,
+                KeyConditionExpression="RoomID = :r",
+                FilterExpression="Incarnation = :inc",
+                ExpressionAttributeValues={":r": s(room_id), ":inc": s(incarnation)},
+            ):
+                doomed.append(key(item["PK"]["S"], item["SK"]["S"]))
+                doomed.append(key(room_pk(room_id), claim_sk(item["CreatedAt"]["S"])))
+            self._chat.delete_keys(doomed)
+        except Exception:
+            # What is left belongs to an incarnation that no longer exists: reads skip it.
+            log.warning("clean-up of deleted room %r was cut short", room_id, exc_info=True)
+
+
+class DynamoDbMembershipStore:
+    def __init__(self, chat: DynamoDbChat, uow: DynamoDbChatUnitOfWork):
+        self._chat, self._uow = chat, uow
+
+    def get(self, room_id: str, user_id: int) -> Membership | None:
+        incarnation = self._uow.incarnation(room_id)
+        item = self._chat.get_item(room_pk(room_id), member_sk(user_id))
+        if item is None or item["Incarnation"]["S"] != incarnation:
+            return None
+        return _membership_from_member(room_id, item)
+
+    def add(self, membership: Membership) -> None:
+        room_id, user_id = membership.room_id, membership.user_id
+        incarnation = self._uow.incarnation(room_id)
+        joined = s(Position(membership.joined_at).encode())
+        member = {**key(room_pk(room_id), member_sk(user_id)), "UserID": n(user_id), "JoinedAt": joined}
+        join = {**key(str(user_id), join_sk(room_id)), "RoomID": s(room_id), "JoinedAt": joined}
+        for item in (member, join):
+            item["Incarnation"] = s(incarnation)
+            self._uow.unit.add({"Put": {"TableName": self._chat.table, "Item": item}})
+        self._uow.check_room(room_id, incarnation)
+
+    def remove(self, room_id: str, user_id: int) -> None:
+        for item_key in (key(room_pk(room_id), member_sk(user_id)), key(str(user_id), join_sk(room_id))):
+            self._uow.unit.add({"Delete": {"TableName": self._chat.table, "Key": item_key}})
+
+    def of_room(self, room_id: str, after_user_id: int | None, limit: int) -> list[Membership]:
+        values = {":pk": s(room_pk(room_id))}
+        if after_user_id is None:
+            condition = "PK = :pk AND begins_with(SK, :lo)"
+            values[":lo"] = s("Member:")
+        else:
+            condition = "PK = :pk AND SK BETWEEN :lo AND :hi"
+            values.update({":lo": s(member_sk(after_user_id + 1)), ":hi": s("Member:" + "9" * 19)})
+        items = _filtered_page(
+            self._chat,
+            self._uow.incarnation(room_id),
+            limit,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=True,
+        )
+        return [_membership_from_member(room_id, item) for item in items]
+
+    def of_user(self, user_id: int, after_room_id: str | None, limit: int) -> list[Membership]:
+        values = {":pk": s(str(user_id))}
+        if after_room_id is None:
+            condition = "PK = :pk AND begins_with(SK, :lo)"
+            values[":lo"] = s("Join:")
+        else:
+            # Room ids are ASCII from "-" (the smallest) to "~" (the largest): the first key after
+            # Join:<after> is Join:<after>-, and none reaches Join: followed by 65 "~".
+            condition = "PK = :pk AND SK BETWEEN :lo AND :hi"
+            values.update({":lo": s(join_sk(after_room_id) + "-"), ":hi": s("Join:" + "~" * 65)})
+        answer = self._chat.query(
+            KeyConditionExpression=condition, ExpressionAttributeValues=values, Limit=limit, ConsistentRead=True
+        )
+        return [_membership_from_join(user_id, item) for item in answer.get("Items", [])]
+
+
+def _filtered_page(chat: DynamoDbChat, incarnation: str, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
+    """One Query of `limit` items of this incarnation; more only when leftovers of an earlier
+    incarnation (a clean-up cut short) were filtered out of the first."""
+    kwargs["ExpressionAttributeValues"] = {**kwargs["ExpressionAttributeValues"], ":inc": s(incarnation)}
+    kwargs.update(FilterExpression="Incarnation = :inc", Limit=limit)
+    found: list[dict[str, Any]] = []
+    while len(found) < limit:
+        answer = chat.query(**kwargs)
+        found += answer.get("Items", [])
+        if "LastEvaluatedKey" not in answer:
+            break
+        kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return found[:limit]
+
+
+class DynamoDbCommentStore:
+    def __init__(self, chat: DynamoDbChat, uow: DynamoDbChatUnitOfWork):
+        self._chat, self._uow = chat, uow
+
+    def add(self, comment: Comment) -> None:
+        room_id, position = comment.room_id, comment.position.encode()
+        incarnation = self._uow.incarnation(room_id)
+        self._uow.check_room(room_id, incarnation)
+        self._uow.check_member(room_id, comment.user_id, incarnation)
+        taken = lambda: PositionTaken(position)  # noqa: E731
+        claim = {**key(room_pk(room_id), claim_sk(position)), "UserID": n(comment.user_id)}
+        item = {
+            **key(user_pk(comment.user_id), position),
+            "RoomID": s(room_id),
+            "Comment": s(comment.text),
+            "CreatedAt": s(position),
+            "Incarnation": s(incarnation),
+        }
+        for new in (claim, item):
+            put = {"TableName": self._chat.table, "Item": new, "ConditionExpression": "attribute_not_exists(PK)"}
+            self._uow.unit.add({"Put": put}, taken)
+
+    def ascending(self, room_id: str, after: Position | None, upto: Position | None, limit: int) -> list[Comment]:
+        lower = after.following().encode() if after is not None else None
+        return self._query(room_id, lower, upto.encode() if upto is not None else None, limit, forward=True)
+
+    def descending(self, room_id: str, before: Position | None, limit: int) -> list[Comment]:
+        upper = before.previous().encode() if before is not None else None
+        return self._query(room_id, None, upper, limit, forward=False)
+
+    def _query(self, room_id: str, lower: str | None, upper: str | None, limit: int, forward: bool) -> list[Comment]:
+        values: dict[str, Any] = {":r": s(room_id)}
+        condition = "RoomID = :r"
+        if lower is not None and upper is not None:
+            if lower > upper:
+                return []
+            condition += " AND CreatedAt BETWEEN :lo AND :hi"
+            values.update({":lo": s(lower), ":hi": s(upper)})
+        elif lower is not None:
+            condition += " AND CreatedAt >= :lo"
+            values[":lo"] = s(lower)
+        elif upper is not None:
+            condition += " AND CreatedAt <= :hi"
+            values[":hi"] = s(upper)
+        items = _filtered_page(
+            self._chat,
+            self._uow.incarnation(room_id),
+            limit,
+            IndexName=CHAT_COMMENTS_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=forward,
+        )
+        return [_comment(item) for item in items]
+
+
+class DynamoDbChatUnitOfWork(UnitOfWorkBase):
+    def __init__(self, chat: DynamoDbChat, notifier: Notifier):
+        super().__init__(notifier)
+        self._chat = chat
+        self.unit = _Unit()
+        self.rooms = DynamoDbRoomRepository(chat, self)
+        self.members = DynamoDbMembershipStore(chat, self)
+        self.comments = DynamoDbCommentStore(chat, self)
+
+    def room_and_incarnation(self, room_id: str) -> tuple[Room, str] | None:
+        if room_id not in self.unit.rooms:
+            item = self._chat.get_item(room_pk(room_id), META)
+            self.unit.rooms[room_id] = None if item is None else _room(item)
+        return self.unit.rooms[room_id]
+
+    def incarnation(self, room_id: str) -> str:
+        """The incarnation of the room as this unit knows it; a room that does not exist has none
+        that any item carries."""
+        found = self.room_and_incarnation(room_id)
+        return "" if found is None else found[1]
+
+    def check_room(self, room_id: str, incarnation: str) -> None:
+        """At commit, the room must still be this incarnation (not deleted, not made again)."""
+        self._condition(key(room_pk(room_id), META), incarnation, lambda: NotFound("no such room"))
+
+    def check_member(self, room_id: str, user_id: int, incarnation: str) -> None:
+        self._condition(
+            key(room_pk(room_id), member_sk(user_id)),
+            incarnation,
+            lambda: Forbidden("only members of the room may do this"),
+        )
+
+    def _condition(self, item_key: dict[str, Any], incarnation: str, failed: Callable[[], Exception]) -> None:
+        if (item_key["PK"]["S"], item_key["SK"]["S"]) in self.unit.touched:
+            return  # written or checked by this transaction already
+        check = {
+            "TableName": self._chat.table,
+            "Key": item_key,
+            "ConditionExpression": "Incarnation = :inc",
+            "ExpressionAttributeValues": {":inc": s(incarnation)},
+        }
+        self.unit.add({"ConditionCheck": check}, failed)
+
+    def _begin(self) -> None:
+        self.unit = _Unit()
+
+    def _commit(self) -> None:
+        writes, after = self.unit.writes, self.unit.after_commit
+        self.unit = _Unit()
+        if writes:
+            self._transact(writes)
+        for job in after:
+            job()
+
+    def _transact(self, writes: list[_Write]) -> None:
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                call(
+                    self._chat.client.transact_write_items,
+                    TransactItems=[w.action for w in writes],
+                    ClientRequestToken=uuid.uuid4().hex,
+                )
+                return
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                for write, reason in zip(writes, reasons, strict=False):
+                    if reason.get("Code") == "ConditionalCheckFailed" and write.on_failed is not None:
+                        raise write.on_failed() from None
+            # A transaction conflict (another transaction on the same items): the same writes again.
+            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+        raise BackendUnavailable("dynamodb")
+
+    def _rollback(self) -> None:
+        self.unit = _Unit()
