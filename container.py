@@ -20,11 +20,13 @@ from adapters.auth.jwt import (
     JwtThreadTokenIssuer,
     thread_token_issuer_from_settings,
 )
+from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
@@ -33,12 +35,14 @@ from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPerm
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from application.chat.deps import ChatDeps
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
 from application.shared import SystemClock
@@ -165,6 +169,32 @@ def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
     return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
 
 
+class ChatContainer(containers.DeclarativeContainer):
+    """The chat context: rooms in memory, SQL (embedded, postgres, algorea) or DynamoDB (aws)."""
+
+    config = providers.Configuration()
+    sql_engine = providers.Dependency()
+    notifier = providers.Dependency()
+    clock = providers.Dependency()
+
+    state = providers.Singleton(MemoryChatState)
+    dynamodb = providers.Singleton(DynamoDbChat.from_settings, config)
+    _sql = providers.Factory(SqlChatUnitOfWork, engine=sql_engine, notifier=notifier)
+    _sql_read = providers.Factory(SqlChatUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True)
+    uow = providers.Selector(
+        config.profile,
+        memory=providers.Factory(MemoryChatUnitOfWork, state=state, notifier=notifier),
+        embedded=_sql,
+        postgres=_sql,
+        algorea=_sql,
+        aws=providers.Factory(DynamoDbChatUnitOfWork, chat=dynamodb, notifier=notifier),
+    )
+    read_uow = providers.Selector(
+        config.profile, memory=uow, embedded=_sql_read, postgres=_sql_read, algorea=_sql_read, aws=uow
+    )
+    deps = providers.Singleton(ChatDeps, uow=uow.provider, read_uow=read_uow.provider, clock=clock)
+
+
 class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
@@ -266,6 +296,8 @@ class Container(containers.DeclarativeContainer):
         notifications=notification_store,
         notifier=notifier,
     )
+
+    chat = providers.Container(ChatContainer, config=config, sql_engine=sql_engine, notifier=notifier, clock=clock)
 
     configured_authenticator = providers.Selector(
         config.auth,

@@ -22,6 +22,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from domain.forum.events import MAX_MESSAGE_CHARS, EventType
 from domain.forum.model import ThreadStatus
 from entrypoints.http import schemas
+from entrypoints.http.chat import schemas as chat_schemas
 
 OPENAPI_VERSION = "3.0.3"
 EXTENSION = "parley.openapi"
@@ -238,6 +239,46 @@ OPERATIONS: dict[str, Op] = {
     ),
     "forum.delete_notification": Op("Delete a notification", NotificationReply, errors=WRITE + (404,)),
     "forum.mark_notification_read": Op("Mark a notification read", NotificationReply, errors=WRITE + (404,)),
+    # Chat (until the flask-smorest Api documents its blueprints itself).
+    "chat.create_room": Op(
+        "Create a room if none has this id (409 otherwise); its creator joins it", chat_schemas.RoomCreated,
+        status=201, errors=WRITE + (409,) + BODY, body=chat_schemas.CreateRoomBody, tag="chat",
+        example={"display_name": "The lobby"},
+    ),
+    "chat.get_room": Op("A room", chat_schemas.RoomOut, errors=READ + (404,), tag="chat"),
+    "chat.delete_room": Op(
+        "Delete a room with its members and comments (its creator only)", chat_schemas.RoomDeleted,
+        errors=WRITE + (404,), tag="chat",
+    ),
+    "chat.join_room": Op(
+        "Join a room (message `created` the first time, `updated` when already a member)", chat_schemas.Joined,
+        errors=WRITE + (404,), tag="chat",
+    ),
+    "chat.leave_room": Op(
+        "Leave a room (a no-op when not a member)", chat_schemas.Left, errors=WRITE + (404,), tag="chat"
+    ),
+    "chat.list_members": Op(
+        "Members of a room by user id (members only)", chat_schemas.MembershipOut, many=True,
+        query=chat_schemas.MembersQuery, errors=READ + (404,), tag="chat",
+    ),
+    "chat.my_rooms": Op(
+        "The rooms the user joined, by room id", chat_schemas.MembershipOut, many=True,
+        query=chat_schemas.MyRoomsQuery, tag="chat",
+    ),
+    "chat.add_comment": Op(
+        "Comment in a room (members only)", chat_schemas.CommentCreated, status=201,
+        errors=WRITE + (404, 409) + BODY, body=chat_schemas.CommentBody, tag="chat",
+        example={"text": "Hello, room!"},
+    ),
+    "chat.list_comments": Op(
+        "A room's comments oldest first: all (paged with `after`), after a position, or `from`..`to` "
+        "(both included)", chat_schemas.CommentOut, many=True, query=chat_schemas.CommentsQuery,
+        errors=READ + (404,), tag="chat", query_examples={"limit": "50"},
+    ),
+    "chat.latest_comments": Op(
+        "A room's newest comments, newest first (10 unless `limit` says otherwise)", chat_schemas.CommentOut,
+        many=True, query=chat_schemas.LatestQuery, errors=READ + (404,), tag="chat",
+    ),
     "ops.healthz": Op("The process is up", Health, errors=(), tag="operations", public=True),
     "ops.readyz": Op(
         "Every configured backend answers (503 with Retry-After when one does not)", Readiness,
@@ -258,6 +299,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "participant_id": {"type": "string", "pattern": ID_PATTERN, "example": "7"},
     "uuid": {"type": "string", "minLength": 1, "maxLength": 64, "example": "4f6c2a1e-message-1"},
     "notification_id": {"type": "string", "minLength": 1},
+    "room_id": {"type": "string", "pattern": r"^[A-Za-z0-9._~-]{1,64}$", "example": "lobby"},
 }
 
 
