@@ -115,7 +115,10 @@ def _authenticator(settings: Mapping[str, str], clock, configured, issuer):
     # In AlgoREA mode a JWT configuration is optional: without one, only thread tokens get in.
     authenticator = configured() if not algorea or settings.get("auth") == "dev" or has_jwt else None
     if isinstance(issuer, JwtThreadTokenIssuer):
-        authenticator = ThreadTokenAuthenticator(issuer.verification_key, issuer.algorithm, clock, authenticator)
+        # Checked against the grants port again on every use, except where tokens are the only grants.
+        authenticator = ThreadTokenAuthenticator(
+            issuer.verification_key, issuer.algorithm, clock, authenticator, claims_decide=algorea
+        )
     if algorea:
         return AlgoreaThreadTokenAuthenticator.from_settings(settings, clock, authenticator)
     return authenticator

@@ -34,22 +34,38 @@ class ThreadClaims:
     can_watch: bool
     can_write: bool
     expires_at: datetime
+    # True: the claims are the decision (AlgoREA's tokens, which Parley cannot check against anything).
+    # False: Parley signed the token from its own grants, so the grants port decides again on every use
+    # and a revoked grant ends the token's rights at once; the token only names the user and the thread.
+    decided_by_issuer: bool = field(default=True, compare=False)
+
+    def covers(self, item_id: int, participant_id: int) -> bool:
+        return (self.item_id, self.participant_id) == (item_id, participant_id)
 
 
 @dataclass(frozen=True)
 class Actor:
     """Who is calling: a user, or a service acting with scopes (task platform events).
 
-    `thread_claims` is set when the credential was a thread token: it speaks for that thread only.
+    `thread_claims` is set when the credential was a thread token: it speaks for that thread only
+    (`speaks_for_user` is False), never for the user's notifications, thread lists or other threads.
     """
 
     user_id: int | None
     scopes: frozenset[str] = field(default_factory=frozenset)
     thread_claims: ThreadClaims | None = None
+    # When the credential stops working (its `exp`); None: it does not expire (the development header).
+    # An open websocket is closed then. Not part of who the actor is, so not compared.
+    expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_user(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def speaks_for_user(self) -> bool:
+        """A user credential (a user JWT, the development header), not a thread token."""
+        return self.user_id is not None and self.thread_claims is None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

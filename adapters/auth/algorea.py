@@ -43,7 +43,8 @@ class ThreadTokenAuthenticator:
     """
 
     def __init__(self, key: Any, algorithm: str, clock: Clock, fallback: Authenticator | None = None,
-                 leeway: int = DEFAULT_LEEWAY_SECONDS):
+                 leeway: int = DEFAULT_LEEWAY_SECONDS, claims_decide: bool = False):
+        self._claims_decide = claims_decide
         self._key = key
         self._algorithm = algorithm
         self._clock = clock
@@ -73,8 +74,8 @@ class ThreadTokenAuthenticator:
         now = self._clock.now()
         check_times(claims, now, self._leeway)
         check_date(claims.get("date"), now)
-        thread = parse_claims(claims)
-        return Actor(thread.user_id, thread_claims=thread)
+        thread = parse_claims(claims, self._claims_decide)
+        return Actor(thread.user_id, thread_claims=thread, expires_at=thread.expires_at)
 
     def _delegate(self, headers: Mapping[str, str], reason: str) -> Actor:
         if self._fallback is None:
@@ -87,7 +88,7 @@ class AlgoreaThreadTokenAuthenticator(ThreadTokenAuthenticator):
 
     def __init__(self, public_key: Any, clock: Clock, fallback: Authenticator | None = None,
                  leeway: int = DEFAULT_LEEWAY_SECONDS):
-        super().__init__(public_key, ALGOREA_ALGORITHM, clock, fallback, leeway)
+        super().__init__(public_key, ALGOREA_ALGORITHM, clock, fallback, leeway, claims_decide=True)
 
     @classmethod
     def from_settings(
@@ -110,7 +111,7 @@ def check_date(value: Any, now: datetime) -> None:
         raise Unauthenticated("thread token is out of date (date claim)")
 
 
-def parse_claims(claims: Mapping[str, Any]) -> ThreadClaims:
+def parse_claims(claims: Mapping[str, Any], decided_by_issuer: bool = True) -> ThreadClaims:
     missing = [c for c in CLAIMS if c not in claims]
     if missing:
         raise Unauthenticated(f"thread token lacks {', '.join(missing)}")
@@ -125,6 +126,7 @@ def parse_claims(claims: Mapping[str, Any]) -> ThreadClaims:
         expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         **ids,
         **flags,
+        decided_by_issuer=decided_by_issuer,
     )
 
 
@@ -135,11 +137,18 @@ def _decimal(value: Any) -> str:
 
 
 class TokenOnlyPermissions:
-    """Permissions port of the AlgoREA-token mode: only a thread token grants anything."""
+    """Permissions port of the AlgoREA-token mode: only a thread token grants anything.
+
+    AlgoREA's claims say nothing about which groups the participant may ask for help, so the one
+    helper group allowed is the one the thread already has (chosen earlier by a trainer opening
+    it): the participant may reopen with it, and may never name a new one.
+    """
 
     def grants(
         self, user_id: int, key: ThreadKey, helper_group_id: int | None, requested_helper_group_id: int | None = None
     ) -> Grants:
+        if requested_helper_group_id is not None and requested_helper_group_id == helper_group_id:
+            return Grants(can_request_help_to=True)
         return NO_GRANTS
 
     def user_group_ids(self, user_id: int) -> tuple[int, ...]:

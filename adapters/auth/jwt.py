@@ -10,8 +10,9 @@ Times are checked against the injected clock, so tests that move the clock move 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ DEFAULT_LEEWAY_SECONDS = 30
 MIN_SECRET_BYTES = 32
 MAX_TOKEN_CHARS = 8192
 DEFAULT_DEV_TOKEN_TTL = timedelta(hours=12)
+# 9999-12-31T23:59:59Z: the last instant a datetime can hold, so every accepted time converts.
+MAX_TIMESTAMP = 253402300799
 
 
 class AuthConfigurationError(ValueError):
@@ -57,20 +60,28 @@ def unverified_algorithm(token: str) -> str | None:
         raise Unauthenticated("malformed token") from None
 
 
-def check_times(claims: Mapping[str, Any], now: datetime, leeway: int) -> None:
-    """`exp` is required; `nbf` is honoured when present. Both with the configured leeway."""
-    exp = claims.get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
-        raise Unauthenticated("token has no valid exp claim")
+def check_times(claims: Mapping[str, Any], now: datetime, leeway: int) -> datetime:
+    """`exp` is required; `nbf` is honoured when present. Both with the configured leeway.
+
+    Returns when the credential expires. JSON lets a signer write NaN or Infinity, which compare
+    false with every time (a token that never expires): only finite times within a datetime's range count.
+    """
+    exp = _timestamp(claims.get("exp"), "token has no valid exp claim")
     stamp = now.timestamp()
     if stamp >= exp + leeway:
         raise Unauthenticated("token has expired")
     nbf = claims.get("nbf")
-    if nbf is not None:
-        if isinstance(nbf, bool) or not isinstance(nbf, int | float):
-            raise Unauthenticated("token has an invalid nbf claim")
-        if stamp + leeway < nbf:
-            raise Unauthenticated("token is not valid yet")
+    if nbf is not None and stamp + leeway < _timestamp(nbf, "token has an invalid nbf claim"):
+        raise Unauthenticated("token is not valid yet")
+    return datetime.fromtimestamp(exp, UTC)
+
+
+def _timestamp(value: Any, refusal: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(refusal)
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIMESTAMP:
+        raise Unauthenticated(refusal)
+    return float(value)
 
 
 def read_file(setting: str, path: str) -> bytes:
@@ -230,7 +241,8 @@ class JwtAuthenticator:
         return self._s.algorithm
 
     def authenticate(self, headers: Mapping[str, str]) -> Actor:
-        return actor_from_claims(self.verify(bearer_token(headers)))
+        claims = self.verify(bearer_token(headers))
+        return replace(actor_from_claims(claims), expires_at=datetime.fromtimestamp(claims["exp"], UTC))
 
     def verify(self, token: str) -> dict[str, Any]:
         s = self._s

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from application.forum.grant_facts import grants_from_thread_claims
@@ -12,7 +12,7 @@ from application.forum.ports import ForumUnitOfWork, Permissions, ThreadReposito
 from application.forum.thread_token import NoThreadTokens, ThreadTokenIssuer
 from application.shared import Actor, Clock, Notifier
 from domain.forum.model import Thread, ThreadKey
-from domain.forum.policy import Grants, can_read
+from domain.forum.policy import NO_GRANTS, Grants, can_read
 from domain.shared import Forbidden
 
 
@@ -42,12 +42,20 @@ def load_thread(threads: ThreadRepository, key: ThreadKey) -> Thread:
 
 
 def user_grants(deps: ForumDeps, actor: Actor, thread: Thread, requested_helper: int | None = None) -> Grants:
+    """The same rules whatever the credential; a thread token only ever speaks for its own thread."""
     if actor.user_id is None:
         raise Forbidden()
-    if actor.thread_claims is not None:
-        # A thread token is the credential: its issuer decided, and the tables are not asked.
-        return grants_from_thread_claims(actor.thread_claims, thread.key)
-    return deps.permissions.grants(actor.user_id, thread.key, thread.helper_group_id, requested_helper)
+    claims = actor.thread_claims
+    if claims is None or not claims.decided_by_issuer:
+        if claims is not None and not claims.covers(thread.key.item_id, thread.key.participant_id):
+            return NO_GRANTS
+        return deps.permissions.grants(actor.user_id, thread.key, thread.helper_group_id, requested_helper)
+    grants = grants_from_thread_claims(claims, thread.key)
+    if requested_helper is not None and grants.is_participant:
+        # The token carries no request-help facts: the permissions port decides them, as for a JWT.
+        asked = deps.permissions.grants(actor.user_id, thread.key, thread.helper_group_id, requested_helper)
+        grants = replace(grants, can_request_help_to=asked.can_request_help_to)
+    return grants
 
 
 def require_read(deps: ForumDeps, actor: Actor, thread: Thread) -> Grants:

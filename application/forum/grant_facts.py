@@ -67,20 +67,20 @@ def closure(start: int, edges: Mapping[int, Iterable[int]]) -> frozenset[int]:
 
 
 def grants_from_thread_claims(claims: ThreadClaims, key: ThreadKey) -> Grants:
-    """The grants a verified thread token vouches for: its issuer already decided, so we only restate it.
+    """The grants a verified issuer's thread token vouches for: its issuer already decided, so we only restate it.
 
     Any valid token for the thread lets its holder read it (watch level answer reads in every state);
-    `can_write` decides writing; `is_mine` makes the holder the participant (every status change, and
-    asking for help, which the issuer checked); `can_watch` makes them a watcher (opening, moderating).
-    A token for another thread grants nothing there.
+    `can_write` decides writing; `is_mine` makes the holder the participant (every status change);
+    `can_watch` makes them a watcher (opening, moderating). The claims say nothing about the groups
+    the participant may ask for help: that fact is left to the permissions port. A token for another
+    thread grants nothing there.
     """
-    if (claims.item_id, claims.participant_id) != (key.item_id, key.participant_id):
+    if not claims.covers(key.item_id, key.participant_id):
         return NO_GRANTS
     return Grants(
         can_view=ViewLevel.CONTENT,
         can_watch=WatchLevel.ANSWER,
         can_watch_members=claims.can_watch,
         is_participant=claims.is_mine,
-        can_request_help_to=claims.is_mine,
         write_decided=claims.can_write,
     )

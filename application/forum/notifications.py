@@ -123,4 +123,7 @@ def mark_notification_read(store: NotificationStore, actor: Actor, notification_
 def _user(actor: Actor) -> int:
     if actor.user_id is None:
         raise Forbidden("notifications belong to users")
+    if not actor.speaks_for_user:
+        # Notifications come from every thread the user follows; a thread token speaks for one.
+        raise Forbidden("a thread token gives access to its own thread only")
     return actor.user_id

@@ -13,8 +13,8 @@ from application.forum.topics import access_check_publication, event_publication
 from application.shared import Actor
 from domain.forum.events import status_events
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
-from domain.forum.policy import Grants, can_read, can_view_content, can_write, check_update
-from domain.shared import Forbidden, InvalidRequest
+from domain.forum.policy import Grants, can_read, can_write, check_update
+from domain.shared import InvalidRequest
 
 LIST_BATCH = 50
 
@@ -40,12 +40,11 @@ def get_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> ThreadView:
     return replace(view, token=_thread_token(deps, actor, thread, grants))
 
 
-def check_can_view(deps: ForumDeps, actor: Actor, key: ThreadKey) -> None:
-    """Step 1 of a thread update on its own, for callers that must refuse before reading the body."""
+def check_may_update(deps: ForumDeps, actor: Actor, key: ThreadKey) -> None:
+    """Step 1 of a thread update on its own (may read the thread), for callers that must refuse
+    before reading the body."""
     with deps.reader() as uow:
-        thread = load_thread(uow.threads, key)
-        if not can_view_content(user_grants(deps, actor, thread)):
-            raise Forbidden()
+        require_read(deps, actor, load_thread(uow.threads, key))
 
 
 def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadUpdate) -> ThreadView:
@@ -53,7 +52,7 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
     with deps.uow() as uow:
         thread = load_thread(uow.threads, key)
         grants = user_grants(deps, actor, thread, update.helper_group_id)
-        check_update(grants, thread, update)
+        check_update(grants, thread, update, now)
         updated, change = thread.apply(update, now)
         uow.threads.save(updated)
         for event in status_events(key, actor.user_id, change.before, change.after, now):

@@ -90,9 +90,15 @@ def can_moderate(g: Grants) -> bool:
     return can_view_content(g) and is_watcher(g)
 
 
-def check_update(g: Grants, thread: Thread, update: ThreadUpdate) -> None:
-    """Raise unless `update` is allowed; checked in AlgoREA's order: view, body, then rights."""
-    if not can_view_content(g):
+def check_update(g: Grants, thread: Thread, update: ThreadUpdate, now: datetime) -> None:
+    """Raise unless `update` is allowed; checked in AlgoREA's order: access, body, then rights.
+
+    Step 1 asks for more than can_view >= content: the user must be able to read the thread.
+    Everyone who may change a thread can read it (the participant, watchers who open it, writers),
+    and a user who cannot gets 403 before the body is looked at, so neither a 200 for restating
+    the current status nor a 400 for a body that only fits some statuses tells them its status.
+    """
+    if not can_read(g, thread, now):
         raise Forbidden()
     validate_update(thread, update)
     target = update.status or thread.status

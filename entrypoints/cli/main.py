@@ -155,7 +155,37 @@ def cmd_grants_import(args: argparse.Namespace) -> int:
         print(f"parley grants import: {err}", file=sys.stderr)
         return 1
     print(", ".join(f"{name}: {count}" for name, count in counts.items()))
+    _publish_access_recheck("parley grants import")
     return 0
+
+
+def cmd_grants_recheck(args: argparse.Namespace) -> int:
+    """Tell every server's open websockets to re-check their readers' access now (after grants
+    were changed outside Parley, for example by SQL); without it they re-check within 30 s."""
+    return 0 if _publish_access_recheck("parley grants recheck") else 1
+
+
+def _publish_access_recheck(command: str) -> bool:
+    """Through the configured fan-out (PARLEY_FANOUT=redis reaches every server process)."""
+    from application.forum.topics import access_recheck_publication
+    from container import Container, settings_from_env
+    from entrypoints.ws.endpoint import RECHECK_SECONDS
+
+    settings = settings_from_env()
+    if settings.get("fanout") != "redis":
+        print(f"{command}: no shared fan-out (PARLEY_FANOUT={settings.get('fanout')}): open websockets "
+              f"re-check access within {RECHECK_SECONDS} s", file=sys.stderr)
+        return True
+    container = Container()
+    container.config.from_dict(settings)
+    try:
+        container.notifier().publish([access_recheck_publication()])
+    except Exception as err:  # the grants are stored either way; only the prompt re-check is lost
+        print(f"{command}: could not publish the access re-check ({err}); open websockets re-check "
+              f"within {RECHECK_SECONDS} s", file=sys.stderr)
+        return False
+    print("access re-check published to open websockets")
+    return True
 
 
 def cmd_dynamodb_relay(args: argparse.Namespace) -> int:
@@ -210,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     grants_import = grants_sub.add_parser("import", help="load a grants JSON document; importing again changes nothing")
     grants_import.add_argument("file", help="JSON: {memberships, item_permissions, managers, validated}")
     grants_import.set_defaults(run=cmd_grants_import)
+    grants_recheck = grants_sub.add_parser(
+        "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
+    )
+    grants_recheck.set_defaults(run=cmd_grants_recheck)
     return parser
 
 

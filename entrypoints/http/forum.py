@@ -59,9 +59,9 @@ def update_thread(item_id: str, participant_id: str, forum: ForumDeps = Provide[
     try:
         body = json_body(schemas.UpdateThreadBody())
     except (DomainError, ValidationError):
-        # AlgoREA's order (DESIGN.md §2.1): a user who may not view the item learns nothing more
-        # than 403, not which of their fields were wrong.
-        threads.check_can_view(forum, g.actor, key)
+        # AlgoREA's order (DESIGN.md §2.1): a user who may not read the thread learns nothing more
+        # than 403, not which of their fields were wrong (that would tell its status).
+        threads.check_may_update(forum, g.actor, key)
         raise
     update = ThreadUpdate(
         status=ThreadStatus(body["status"]) if "status" in body else None,

@@ -239,6 +239,11 @@ class Connection:
         """After `close()`: give the writer a moment to deliver the last frames and tear down."""
         self._writer.join(timeout=timeout)
 
+    def recheck_access(self) -> None:
+        """Re-check every subscription on the writer (grants changed, or the periodic check is due)."""
+        for sub in list(self.subscriptions.values()):
+            self.enqueue_call(sub.recheck)
+
     def drop_expired(self) -> list[Subscription]:
         now = time.monotonic()
         expired = [s for s in self.subscriptions.values() if s.expires_at <= now]

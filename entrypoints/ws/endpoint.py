@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import random
 import socket
-import time
+from datetime import datetime, timedelta
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
 from flask import request
 
 from application.forum.deps import ForumDeps
-from application.forum.topics import user_topic
+from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
 from application.shared import Authenticator, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 AUTH_FRAME_WAIT_SECONDS = 10
 IDLE_CHECK_SECONDS = 30
-RECHECK_SECONDS = 5 * 60
+# The bound on how long a reader whose grants were taken away outside Parley (no re-check
+# published) may keep receiving a thread's events (docs/configuration-auth.md).
+RECHECK_SECONDS = 30
+# The shortest wait for a frame: the loop wakes at the credential's exp, not a busy loop before it.
+MIN_WAIT_SECONDS = 0.05
 
 
 @sock.route("/ws")
@@ -49,11 +54,13 @@ def forum_socket(
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
     session = Session(conn, forum, hub)
     stop_notifications = _listen_to_own_topic(conn, hub)
+    stop_rechecks = listen_for_access_rechecks(conn, hub)
     WS_OPEN.inc()
     try:
-        _serve(ws, session)
+        serve(ws, session)
     finally:
         WS_OPEN.dec()
+        stop_rechecks()
         stop_notifications()
         conn.close(flush=False)
         conn.wait_flushed(timeout=2)
@@ -71,8 +78,9 @@ def _end_dev_server_connection() -> None:
 
 
 def _listen_to_own_topic(conn: Connection, hub: Any):
-    """A user's own topic carries their notifications (`notification.new`)."""
-    if conn.actor.user_id is None:
+    """A user's own topic carries their notifications (`notification.new`), for user credentials only:
+    a thread token speaks for its one thread, and notifications come from every thread followed."""
+    if not conn.actor.speaks_for_user:
         return lambda: None
 
     def forward(publication) -> None:
@@ -84,22 +92,36 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
     return hub.subscribe(user_topic(conn.actor.user_id), forward)
 
 
-def _serve(ws, session: Session) -> None:
-    conn = session.conn
-    rechecked_at = time.monotonic()
+def listen_for_access_rechecks(conn: Connection, hub: Any):
+    """Grants changed (published by `parley grants import` or `parley grants recheck`): re-check
+    every subscription now. A resync (the fan-out reconnected) may have lost such a publication."""
+
+    def recheck(publication) -> None:
+        if publication.payload.get("access_check") or publication.payload.get("resync"):
+            conn.recheck_access()
+
+    return hub.subscribe(ACCESS_RECHECK_TOPIC, recheck)
+
+
+def serve(ws, session: Session) -> None:
+    """Read frames until the client goes away, the credential expires (4401 at its exp) or the
+    connection closes; re-check every subscription's access at least every RECHECK_SECONDS."""
+    conn, forum = session.conn, session.forum
+    # The first re-check at a random point of the interval: sockets opened together (a server
+    # restart) then do not all ask the grants at the same moment every 30 s.
+    recheck_at = forum.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
     while not conn.closed:
-        raw = ws.receive(timeout=IDLE_CHECK_SECONDS)
+        raw = ws.receive(timeout=_wait_seconds(session, recheck_at))
         if _credential_expired(session):
             conn.send(error_frame(None, "unauthenticated", "the token has expired"))
             conn.close(CLOSE_UNAUTHENTICATED, "token expired")
             return
         for sub in conn.drop_expired():
             conn.send({"type": "expired", "id": sub.id})
-        if time.monotonic() - rechecked_at > RECHECK_SECONDS:
+        if forum.now() >= recheck_at:
             # Rights also end without an event: the two weeks after a close run out, grants change.
-            rechecked_at = time.monotonic()
-            for sub in list(conn.subscriptions.values()):
-                conn.enqueue_call(sub.recheck)
+            recheck_at = forum.now() + timedelta(seconds=RECHECK_SECONDS)
+            conn.recheck_access()
         if raw is None:
             continue
         conn.renew_all()
@@ -111,9 +133,19 @@ def _serve(ws, session: Session) -> None:
         dispatch(session, frame)
 
 
+def _wait_seconds(session: Session, recheck_at: datetime) -> float:
+    """Until the next thing due: the idle check, the periodic re-check, or the credential's exp."""
+    now = session.forum.now()
+    due = [IDLE_CHECK_SECONDS, (recheck_at - now).total_seconds()]
+    expires_at = session.conn.actor.expires_at
+    if expires_at is not None:
+        due.append((expires_at - now).total_seconds())
+    return max(min(due), MIN_WAIT_SECONDS)
+
+
 def _credential_expired(session: Session) -> bool:
-    claims = getattr(session.conn.actor, "thread_claims", None)
-    return claims is not None and claims.expires_at <= session.forum.now()
+    expires_at = session.conn.actor.expires_at
+    return expires_at is not None and expires_at <= session.forum.now()
 
 
 def _parse(raw: Any) -> dict[str, Any]:

@@ -93,9 +93,10 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
 
 
 def may_still_read(session: Session, key: ThreadKey) -> bool:
-    """Re-checked after access-changing events, on renewal and periodically (DESIGN.md §2.1 read rule)."""
-    claims = getattr(session.conn.actor, "thread_claims", None)
-    if claims is not None and claims.expires_at <= session.forum.now():
+    """Re-checked after access-changing events, on renewal, when grants change and periodically
+    (DESIGN.md §2.1 read rule)."""
+    expires_at = getattr(session.conn.actor, "expires_at", None)
+    if expires_at is not None and expires_at <= session.forum.now():
         return False
     try:
         live.authorize_subscription(session.forum, session.conn.actor, key)

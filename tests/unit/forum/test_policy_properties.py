@@ -57,10 +57,11 @@ def ref_can_write(g: Grants, status: str) -> bool:
     )
 
 
-def ref_update_outcome(g: Grants, current: str, u: ThreadUpdate) -> str:
+def ref_update_outcome(g: Grants, current: str, updated_at: datetime | None, u: ThreadUpdate) -> str:
     """'ok', 'invalid' (400) or 'forbidden' (403), in the design's order of checks."""
-    # 1. can_view >= content
-    if int(g.can_view) < CONTENT:
+    # 1. can_view >= content, and (issue 11, defect 9) the right to read the thread: a user who may
+    # not read it learns nothing about it, not even its status through a 200 or a 400.
+    if int(g.can_view) < CONTENT or not ref_can_read(g, current, updated_at):
         return "forbidden"
     # 2. the body
     status = None if u.status is None else str(u.status)
@@ -131,7 +132,7 @@ updates = st.builds(
 
 def outcome(g: Grants, thread: Thread, update: ThreadUpdate) -> str:
     try:
-        check_update(g, thread, update)
+        check_update(g, thread, update, NOW)
     except Forbidden:
         return "forbidden"
     except InvalidRequest:
@@ -156,7 +157,7 @@ def test_can_write_matches_the_reference(g, thread):
 @settings(max_examples=300, deadline=None)
 @given(grants_st, threads(), updates)
 def test_check_update_matches_the_reference(g, thread, update):
-    assert outcome(g, thread, update) == ref_update_outcome(g, str(thread.status), update)
+    assert outcome(g, thread, update) == ref_update_outcome(g, str(thread.status), thread.latest_update_at, update)
 
 
 @settings(max_examples=150, deadline=None)
@@ -189,9 +190,9 @@ def test_thread_token_claims_decide_for_their_thread_only(is_mine, can_watch, ma
 def test_restating_the_current_status_waives_only_the_status_check():
     """A reader-only user may restate the status, but cannot carry other changes in on it: that
     let anyone who views the item move an open thread's helper group or reset its count."""
-    viewer = Grants(can_view=ViewLevel.CONTENT, can_watch=WatchLevel.RESULT)
+    viewer = Grants(can_view=ViewLevel.CONTENT, can_watch=WatchLevel.ANSWER)  # reads, may not write
     thread = Thread(KEY, ThreadStatus.WAITING_FOR_TRAINER, 3, 2, NOW)
-    check_update(viewer, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER))
+    check_update(viewer, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER), NOW)
     for smuggled in (
         ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, message_count_increment=1),
         ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, message_count=0),
@@ -199,7 +200,23 @@ def test_restating_the_current_status_waives_only_the_status_check():
         ThreadUpdate(message_count_increment=1),
     ):
         with pytest.raises(Forbidden):
-            check_update(viewer, thread, smuggled)
+            check_update(viewer, thread, smuggled, NOW)
     participant = Grants(can_view=ViewLevel.CONTENT, is_participant=True, can_request_help_to=False)
     with pytest.raises(InvalidRequest):  # a new helper group must be one the participant may ask
-        check_update(participant, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, helper_group_id=200))
+        check_update(participant, thread, ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER, helper_group_id=200),
+                     NOW)
+
+
+@pytest.mark.parametrize("status", [ThreadStatus.NOT_STARTED, ThreadStatus.WAITING_FOR_TRAINER, ThreadStatus.CLOSED])
+def test_a_user_who_may_not_read_the_thread_gets_403_before_the_body_is_checked(status):
+    """Issue 11, defect 9: restating the status (200) or an opening without a group (400) told the status."""
+    viewer = Grants(can_view=ViewLevel.CONTENT, can_watch=WatchLevel.RESULT)
+    thread = Thread.not_started(KEY) if status == ThreadStatus.NOT_STARTED else Thread(KEY, status, 3, 2, NOW)
+    for update in (
+        ThreadUpdate(status=ThreadStatus.WAITING_FOR_TRAINER),
+        ThreadUpdate(status=ThreadStatus.CLOSED),
+        ThreadUpdate(status=ThreadStatus.CLOSED, helper_group_id=3),
+        ThreadUpdate(),
+    ):
+        with pytest.raises(Forbidden):
+            check_update(viewer, thread, update, NOW)

@@ -6,6 +6,10 @@ policy code), for every role × operation × thread state. A cell is either one 
 states or four values `not_started/open/closed_recently/closed_long_ago`. For `list` the value
 says whether the thread is in the 200 answer (`in`/`out`). Beyond the status, every cell checks
 that nothing leaks: refusals and lists without the thread carry none of its data.
+
+Issue 11 (defect 9) changed the cells where a user who may not read the thread restated its
+current status (to_wft on an open thread, to_closed on a closed one): that answered 200 while
+every other status answered 403, which told the status. Whoever may not read gets 403 first.
 """
 
 from __future__ import annotations
@@ -43,12 +47,12 @@ UNAUTHENTICATED = "401 401 401 401 401 401 401 401 401 401 401"
 TABLE = f"""
 role                    read            events          messages        post            to_wfp          to_wft          to_closed       count           follow          list            task_event
 participant             200             200             200             409/201/409/409 200             200             200             403/200/403/403 200             out/in/in/in    403
-helper_validated        403/200/200/403 403/200/200/403 403/200/200/403 403/201/409/403 403/200/403/403 403/200/403/403 403/403/200/200 403/200/403/403 403/200/200/403 out/in/in/out   403
-helper_not_validated    403             403             403             403             403             403/200/403/403 403/403/200/200 403/403/403/403 403             out             403
+helper_validated        403/200/200/403 403/200/200/403 403/200/200/403 403/201/409/403 403/200/403/403 403/200/403/403 403/403/200/403 403/200/403/403 403/200/200/403 out/in/in/out   403
+helper_not_validated    403             403             403             403             403             403             403             403/403/403/403 403             out             403
 watcher_answer_members  200             200             200             409/201/409/409 200             200             403/403/200/200 403/200/403/403 200             out/in/in/in    403
 watcher_answer          200             200             200             409/403/409/409 403             403/200/403/403 403/403/200/200 403/403/403/403 200             out/in/in/in    403
-watcher_result_members  403             403             403             403             403             403/200/403/403 403/403/200/200 403/403/403/403 403             out             403
-watcher_result          403             403             403             403             403             403/200/403/403 403/403/200/200 403/403/403/403 403             out             403
+watcher_result_members  403             403             403             403             403             403             403             403/403/403/403 403             out             403
+watcher_result          403             403             403             403             403             403             403             403/403/403/403 403             out             403
 stranger                403             403             403             403             403             403             403             403             403             out             403
 service                 403             403             403             403             403             403             403             403             403             out             201
 no_token                {UNAUTHENTICATED}
@@ -251,8 +255,7 @@ def test_matrix(app, headers_of, keys, role, op, state):
         if readable:
             check_thread_token(data["token"], role, after, after_update=True)
         else:
-            # Setting the current status again is open to anyone who can view the item; it must not
-            # hand them the thread they may not read.
+            # An update that ends the user's own read access must not hand them the thread.
             assert set(data) == {"item_id", "participant_id", "status"} and not thread_fields_in(payload)
 
 
