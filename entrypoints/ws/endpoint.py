@@ -13,6 +13,7 @@ from typing import Any
 from dependency_injector.wiring import Provide, inject
 from flask import request
 
+from application.chat.deps import ChatDeps
 from application.forum.deps import ForumDeps
 from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
 from application.shared import Authenticator, Unauthenticated
@@ -40,6 +41,7 @@ def forum_socket(
     forum: ForumDeps = Provide["forum"],
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
+    chat: ChatDeps = Provide["chat.deps"],
 ):
     try:
         actor = _authenticate(ws, authenticator)
@@ -52,7 +54,7 @@ def forum_socket(
     conn = Connection(ws)
     conn.actor = actor
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
-    session = Session(conn, forum, hub)
+    session = Session(conn, forum, hub, chat)
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     WS_OPEN.inc()

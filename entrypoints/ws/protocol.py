@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from application.chat.deps import ChatDeps
+from application.chat.topics import ROOM_TOPIC_FAMILY
 from application.forum import live
 from application.forum.deps import ForumDeps
 from application.forum.notifications import LiveSubscription
@@ -20,6 +22,7 @@ from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
+from entrypoints.ws import chat as chat_topic
 from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
@@ -33,6 +36,7 @@ class Session:
     conn: Connection
     forum: ForumDeps
     hub: Any
+    chat: ChatDeps | None = None
 
 
 class BadFrame(Exception):
@@ -50,12 +54,16 @@ def handle_ping(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
+    if frame.get("topic") == ROOM_TOPIC_FAMILY and session.chat is not None:
+        return chat_topic.unsubscribe(session.conn, frame)
     key = _thread_key(frame)
     removed = session.conn.remove(thread_topic(key))
     session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
 
 
 def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
+    if frame.get("topic") == ROOM_TOPIC_FAMILY and session.chat is not None:
+        return chat_topic.subscribe(session.conn, session.hub, session.chat, frame)
     conn, frame_id = session.conn, frame.get("id")
     key = _thread_key(frame)
     since = _since(frame)
