@@ -8,6 +8,8 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import seed_chat
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -244,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+
+    seed = sub.add_parser("seed", help="demo data for a context, on the configured profile")
+    seed_sub = seed.add_subparsers(dest="seed_context", required=True)
+    seed_chat.add_parser(seed_sub)
     return parser
 
 
