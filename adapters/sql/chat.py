@@ -1,7 +1,7 @@
 """The chat ports on SQL (SQLite or PostgreSQL): one connection and one transaction per unit of work.
 
 Concurrency:
-- SQLite: every writing unit of work begins with `BEGIN IMMEDIATE` (adapters/sql/engine.py), so
+- SQLite: every writing unit of work begins with `BEGIN IMMEDIATE` (adapters/sql/base.py), so
   writers are serial.
 - PostgreSQL (read committed): a writing unit of work reads its room `FOR KEY SHARE`. Commenters
   and joiners of one room do not block each other, but deleting the room (a DELETE takes the row's
@@ -18,15 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from adapters.sql import tables as t
-from adapters.sql.engine import WRITE_LOCK
-from adapters.sql.forum import _Tx, is_unavailable, unavailable_as_backend_error
+from adapters.sql.base import SqlTransaction, SqlUnitOfWork
 from application.chat.ports import PositionTaken, RoomExists
 from application.shared import Notifier
-from application.unit_of_work import UnitOfWorkBase
 from domain.chat.model import Comment, Membership, Position, Room
 
 
-def _insert_new(tx: _Tx, table: sa.Table, values: dict) -> bool:
+def _insert_new(tx: SqlTransaction, table: sa.Table, values: dict) -> bool:
     """Insert unless a row with the same primary key exists; True when the row was inserted."""
     insert = postgresql.insert if tx.dialect == "postgresql" else sqlite.insert
     # RETURNING, because psycopg reports no row count for this statement.
@@ -35,14 +33,14 @@ def _insert_new(tx: _Tx, table: sa.Table, values: dict) -> bool:
     return tx.execute(statement).first() is not None
 
 
-def _code_point_order(tx: _Tx, column: sa.ColumnElement) -> sa.ColumnElement:
+def _code_point_order(tx: SqlTransaction, column: sa.ColumnElement) -> sa.ColumnElement:
     """Room ids sort by code point on every backend (SQLite's BINARY; PostgreSQL's "C", whatever
     the database's default collation)."""
     return column.collate("C") if tx.dialect == "postgresql" else column
 
 
 class SqlRoomRepository:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, room_id: str) -> Room | None:
@@ -73,7 +71,7 @@ def _membership(row: sa.Row) -> Membership:
 
 
 class SqlMembershipStore:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, room_id: str, user_id: int) -> Membership | None:
@@ -118,7 +116,7 @@ def _position_literal(position: Position) -> sa.ColumnElement:
 
 
 class SqlCommentStore:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def add(self, comment: Comment) -> None:
@@ -152,48 +150,9 @@ class SqlCommentStore:
         return [_comment(r) for r in self._tx.execute(query)]
 
 
-class SqlChatUnitOfWork(UnitOfWorkBase):
+class SqlChatUnitOfWork(SqlUnitOfWork):
     def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
-        super().__init__(notifier)
-        self._engine = engine
-        self._tx = _Tx(locking=not read_only)
+        super().__init__(engine, notifier, read_only)
         self.rooms = SqlRoomRepository(self._tx)
         self.members = SqlMembershipStore(self._tx)
         self.comments = SqlCommentStore(self._tx)
-
-    def _begin(self) -> None:
-        with unavailable_as_backend_error():
-            connection = self._engine.connect()
-            try:
-                connection.execution_options(**{WRITE_LOCK: self._tx.locking})
-                connection.begin()
-            except BaseException:
-                connection.close()
-                raise
-        self._tx.connection = connection
-
-    def _commit(self) -> None:
-        assert self._tx.connection is not None
-        with unavailable_as_backend_error():
-            self._tx.connection.commit()
-
-    def _rollback(self) -> None:
-        connection = self._tx.connection
-        if connection is None:
-            return
-        try:
-            connection.rollback()
-        except sa.exc.SQLAlchemyError as error:
-            # A dead connection must not hide the error that made us roll back.
-            if not is_unavailable(error):
-                raise
-            connection.invalidate()
-
-    def _end(self) -> None:
-        connection, self._tx.connection = self._tx.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except sa.exc.SQLAlchemyError as error:
-                if not is_unavailable(error):
-                    raise

@@ -76,12 +76,12 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
-    from adapters.dynamodb.client import DynamoDbSettings, make_client
+    from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
     settings = DynamoDbSettings.from_settings(settings_from_env())
-    created = set(create_tables(make_client(settings), settings.table_prefix))
+    created = set(create_tables(make_client(settings, ADMIN_CLIENT_CONFIG), settings.table_prefix))
     for definition in table_definitions(settings.table_prefix):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")

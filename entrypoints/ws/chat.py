@@ -23,7 +23,7 @@ from application.chat.topics import ROOM_TOPIC_FAMILY, room_topic
 from application.shared import Publication
 from domain.chat.model import Position, parse_room_id
 from domain.shared import DomainError
-from entrypoints.metrics import LIVE_SUBSCRIPTIONS
+from entrypoints.metrics import EVENTS_DELIVERED, LIVE_SUBSCRIPTIONS
 from entrypoints.ws.connection import Connection, Subscription
 
 # Events after which this subscriber may no longer be in the room.
@@ -45,6 +45,7 @@ class RoomSubscription(Subscription):
         if not isinstance(event, dict) or not self._remember(publication.cursor):
             return
         self.conn.enqueue(publication.frame(), self.topic)
+        EVENTS_DELIVERED.inc()
         if event.get("type") in LEAVING_EVENTS and self._concerns_me(event):
             # After the frame that says so: the re-check finds the subscriber out and ends it.
             self.conn.enqueue_call(self.recheck)
