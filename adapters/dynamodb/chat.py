@@ -18,24 +18,23 @@ membership still exist; a taken position cancels it, and the use case tries the 
 item in a transaction (conditional on the creator), then removes its memberships and comments in
 batches; should that clean-up be cut short, what is left belongs to an incarnation that no longer
 exists, and reads of the room skip it. Writes are buffered and sent as one TransactWriteItems at
-commit; docs/access-patterns.md lists the requests of every pattern.
+commit (adapters/dynamodb/transaction.py); docs/access-patterns.md lists the requests of every pattern.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
-from adapters.dynamodb.tables import CHAT_COMMENTS_INDEX, chat_table_name
+from adapters.dynamodb.base import DynamoDbTable
+from adapters.dynamodb.client import call
+from adapters.dynamodb.tables import CHAT_COMMENTS_INDEX, CHAT_TABLE
+from adapters.dynamodb.transaction import DynamoDbTransaction
 from application.chat.ports import PositionTaken, RoomExists
-from application.shared import BackendUnavailable, Notifier
+from application.shared import Notifier
 from application.unit_of_work import UnitOfWorkBase
 from domain.chat.model import Comment, Membership, Position, Room
 from domain.shared import Forbidden, NotFound
@@ -43,7 +42,7 @@ from domain.shared import Forbidden, NotFound
 log = logging.getLogger(__name__)
 
 META = "meta"
-COMMIT_ATTEMPTS = 8
+BATCH_ATTEMPTS = 8
 BATCH_WRITE_MAX = 25
 
 
@@ -83,38 +82,19 @@ def _stamp(position_text: str) -> Position:
     return Position.decode(position_text)
 
 
-class DynamoDbChat:
-    """The client and the table name; one per process, shared by every unit of work."""
+class DynamoDbChat(DynamoDbTable):
+    """The chat table on the process's client; one per process, shared by every unit of work."""
 
-    def __init__(self, client, table_name: str):
-        self.client = client
-        self.table = table_name
-
-    @classmethod
-    def from_settings(cls, settings: DynamoDbSettings | dict[str, Any] | None) -> DynamoDbChat:
-        if not isinstance(settings, DynamoDbSettings):
-            settings = DynamoDbSettings.from_settings(settings)
-        return cls(make_client(settings), chat_table_name(settings.table_prefix))
+    NAME = CHAT_TABLE
 
     def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return call(self.client.get_item, TableName=self.table, Key=key(pk, sk), ConsistentRead=True).get("Item")
-
-    def query(self, **kwargs: Any) -> dict[str, Any]:
-        return call(self.client.query, TableName=self.table, **kwargs)
-
-    def query_all(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        while True:
-            answer = self.query(**kwargs)
-            yield from answer.get("Items", [])
-            if "LastEvaluatedKey" not in answer:
-                return
-            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        return self.get(key(pk, sk))
 
     def delete_keys(self, keys: list[dict[str, Any]]) -> None:
         """BatchWriteItem in batches of 25, sending again what DynamoDB left unprocessed."""
         for start in range(0, len(keys), BATCH_WRITE_MAX):
             requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + BATCH_WRITE_MAX]]
-            for attempt in range(COMMIT_ATTEMPTS):
+            for attempt in range(BATCH_ATTEMPTS):
                 answer = call(self.client.batch_write_item, RequestItems={self.table: requests})
                 requests = answer.get("UnprocessedItems", {}).get(self.table, [])
                 if not requests:
@@ -145,29 +125,32 @@ def _comment(item: dict[str, Any]) -> Comment:
     return Comment(item["RoomID"]["S"], user_id, item["Comment"]["S"], Position.decode(item["CreatedAt"]["S"]))
 
 
-class _Write:
-    """One action of the commit's TransactWriteItems, and what its failed condition means."""
-
-    def __init__(self, action: dict[str, Any], on_failed: Callable[[], Exception] | None = None):
-        self.action = action
-        self.on_failed = on_failed
+# What a failed condition means, checked in this order (the first kind that failed is raised).
+CONFLICTS = {
+    "room_exists": lambda: RoomExists(),
+    "room": lambda: NotFound("no such room", {"room_id": ["no room with this id"]}),
+    "member": lambda: Forbidden("only members of the room may do this"),
+    "position": lambda: PositionTaken(),
+}
 
 
 class _Unit:
-    """What a unit of work has read and buffered; reset at begin and rollback."""
+    """What a unit of work has read and buffered; reset at begin, commit and rollback."""
 
-    def __init__(self) -> None:
+    def __init__(self, chat: DynamoDbChat) -> None:
         self.rooms: dict[str, tuple[Room, str] | None] = {}
-        self.writes: list[_Write] = []
+        self.writes = DynamoDbTransaction(chat, CONFLICTS)
         self.after_commit: list[Callable[[], None]] = []
         # Items this transaction already writes or checks: DynamoDB takes one action per item.
         self.touched: set[tuple[str, str]] = set()
 
-    def add(self, action: dict[str, Any], on_failed: Callable[[], Exception] | None = None) -> None:
-        body = next(iter(action.values()))
-        item_key = body.get("Key") or body["Item"]
-        self.touched.add((item_key["PK"]["S"], item_key["SK"]["S"]))
-        self.writes.append(_Write(action, on_failed))
+    def touch(self, item_key: dict[str, Any]) -> bool:
+        """Record an item the transaction acts on; False when it already does."""
+        pair = (item_key["PK"]["S"], item_key["SK"]["S"])
+        if pair in self.touched:
+            return False
+        self.touched.add(pair)
+        return True
 
 
 class DynamoDbRoomRepository:
@@ -187,19 +170,15 @@ class DynamoDbRoomRepository:
             "CreatedAt": s(Position(room.created_at).encode()),
             "Incarnation": s(incarnation),
         }
-        put = {"TableName": self._chat.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}
-        self._uow.unit.add({"Put": put}, lambda: RoomExists(room.room_id))
+        self._uow.unit.touch(item)
+        self._uow.unit.writes.put("room_exists", item, "attribute_not_exists(PK)")
         self._uow.unit.rooms[room.room_id] = (room, incarnation)
 
     def delete(self, room: Room) -> None:
         incarnation = self._uow.incarnation(room.room_id)
-        delete = {
-            "TableName": self._chat.table,
-            "Key": key(room_pk(room.room_id), META),
-            "ConditionExpression": "Incarnation = :inc",
-            "ExpressionAttributeValues": {":inc": s(incarnation)},
-        }
-        self._uow.unit.add({"Delete": delete}, lambda: NotFound("no such room"))
+        meta = key(room_pk(room.room_id), META)
+        self._uow.unit.touch(meta)
+        self._uow.unit.writes.delete("room", meta, "Incarnation = :inc", values={":inc": s(incarnation)})
         self._uow.unit.rooms[room.room_id] = None
         self._uow.unit.after_commit.append(lambda: self._clean_up(room.room_id, incarnation))
 
@@ -248,12 +227,14 @@ class DynamoDbMembershipStore:
         join = {**key(str(user_id), join_sk(room_id)), "RoomID": s(room_id), "JoinedAt": joined}
         for item in (member, join):
             item["Incarnation"] = s(incarnation)
-            self._uow.unit.add({"Put": {"TableName": self._chat.table, "Item": item}})
+            self._uow.unit.touch(item)
+            self._uow.unit.writes.put("membership", item)
         self._uow.check_room(room_id, incarnation)
 
     def remove(self, room_id: str, user_id: int) -> None:
         for item_key in (key(room_pk(room_id), member_sk(user_id)), key(str(user_id), join_sk(room_id))):
-            self._uow.unit.add({"Delete": {"TableName": self._chat.table, "Key": item_key}})
+            self._uow.unit.touch(item_key)
+            self._uow.unit.writes.delete("membership", item_key)
 
     def of_room(self, room_id: str, after_user_id: int | None, limit: int) -> list[Membership]:
         values = {":pk": s(room_pk(room_id))}
@@ -313,7 +294,6 @@ class DynamoDbCommentStore:
         incarnation = self._uow.incarnation(room_id)
         self._uow.check_room(room_id, incarnation)
         self._uow.check_member(room_id, comment.user_id, incarnation)
-        taken = lambda: PositionTaken(position)  # noqa: E731
         claim = {**key(room_pk(room_id), claim_sk(position)), "UserID": n(comment.user_id)}
         item = {
             **key(user_pk(comment.user_id), position),
@@ -323,8 +303,8 @@ class DynamoDbCommentStore:
             "Incarnation": s(incarnation),
         }
         for new in (claim, item):
-            put = {"TableName": self._chat.table, "Item": new, "ConditionExpression": "attribute_not_exists(PK)"}
-            self._uow.unit.add({"Put": put}, taken)
+            self._uow.unit.touch(new)
+            self._uow.unit.writes.put("position", new, "attribute_not_exists(PK)")
 
     def ascending(self, room_id: str, after: Position | None, upto: Position | None, limit: int) -> list[Comment]:
         lower = after.following().encode() if after is not None else None
@@ -364,7 +344,7 @@ class DynamoDbChatUnitOfWork(UnitOfWorkBase):
     def __init__(self, chat: DynamoDbChat, notifier: Notifier):
         super().__init__(notifier)
         self._chat = chat
-        self.unit = _Unit()
+        self.unit = _Unit(chat)
         self.rooms = DynamoDbRoomRepository(chat, self)
         self.members = DynamoDbMembershipStore(chat, self)
         self.comments = DynamoDbCommentStore(chat, self)
@@ -383,56 +363,24 @@ class DynamoDbChatUnitOfWork(UnitOfWorkBase):
 
     def check_room(self, room_id: str, incarnation: str) -> None:
         """At commit, the room must still be this incarnation (not deleted, not made again)."""
-        self._condition(key(room_pk(room_id), META), incarnation, lambda: NotFound("no such room"))
+        self._condition("room", key(room_pk(room_id), META), incarnation)
 
     def check_member(self, room_id: str, user_id: int, incarnation: str) -> None:
-        self._condition(
-            key(room_pk(room_id), member_sk(user_id)),
-            incarnation,
-            lambda: Forbidden("only members of the room may do this"),
-        )
+        self._condition("member", key(room_pk(room_id), member_sk(user_id)), incarnation)
 
-    def _condition(self, item_key: dict[str, Any], incarnation: str, failed: Callable[[], Exception]) -> None:
-        if (item_key["PK"]["S"], item_key["SK"]["S"]) in self.unit.touched:
-            return  # written or checked by this transaction already
-        check = {
-            "TableName": self._chat.table,
-            "Key": item_key,
-            "ConditionExpression": "Incarnation = :inc",
-            "ExpressionAttributeValues": {":inc": s(incarnation)},
-        }
-        self.unit.add({"ConditionCheck": check}, failed)
+    def _condition(self, kind: str, item_key: dict[str, Any], incarnation: str) -> None:
+        if self.unit.touch(item_key):  # not when this transaction writes or checks the item already
+            self.unit.writes.condition_check(kind, item_key, "Incarnation = :inc", values={":inc": s(incarnation)})
 
     def _begin(self) -> None:
-        self.unit = _Unit()
+        self.unit = _Unit(self._chat)
 
     def _commit(self) -> None:
-        writes, after = self.unit.writes, self.unit.after_commit
-        self.unit = _Unit()
-        if writes:
-            self._transact(writes)
-        for job in after:
+        unit, self.unit = self.unit, _Unit(self._chat)
+        # Another transaction on the same items cancels this one; the same writes are sent again.
+        unit.writes.commit()
+        for job in unit.after_commit:
             job()
 
-    def _transact(self, writes: list[_Write]) -> None:
-        for attempt in range(COMMIT_ATTEMPTS):
-            try:
-                call(
-                    self._chat.client.transact_write_items,
-                    TransactItems=[w.action for w in writes],
-                    ClientRequestToken=uuid.uuid4().hex,
-                )
-                return
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                for write, reason in zip(writes, reasons, strict=False):
-                    if reason.get("Code") == "ConditionalCheckFailed" and write.on_failed is not None:
-                        raise write.on_failed() from None
-            # A transaction conflict (another transaction on the same items): the same writes again.
-            time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
-        raise BackendUnavailable("dynamodb")
-
     def _rollback(self) -> None:
-        self.unit = _Unit()
+        self.unit = _Unit(self._chat)
