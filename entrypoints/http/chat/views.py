@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dependency_injector.wiring import Provide, inject
-from flask import g
+from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from werkzeug.exceptions import HTTPException
@@ -11,12 +11,22 @@ from werkzeug.exceptions import HTTPException
 from application.chat import comments, rooms
 from application.chat.deps import ChatDeps
 from domain.chat.model import Membership, parse_room_id
+from domain.shared import InvalidRequest
 from entrypoints.http.chat import schemas as s
 from entrypoints.http.common import authenticate_request
 from entrypoints.http.errors import HTTP_CODES, _flatten, error_response
 
 blp = Blueprint("chat", __name__, url_prefix="/chat", description="Chat rooms: members and comments")
 blp.before_request(authenticate_request)
+
+
+@blp.before_request
+def _refuse_repeated_query_parameters() -> None:
+    """As the forum does: `?limit=5&limit=500` is ambiguous, not "the first one"."""
+    for name in request.args:
+        if len(request.args.getlist(name)) > 1:
+            raise InvalidRequest("repeated query parameter", {name: ["give it once"]})
+
 ROOM = "/rooms/<room_id>"
 DEPS = Provide["chat.deps"]
 INVALID = 400  # malformed bodies and query strings; invalid values found by the domain are 422

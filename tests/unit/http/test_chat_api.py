@@ -110,6 +110,7 @@ def test_comments_four_ways(client, spec, lobby, clock):
         ("get", ROOM + "/comments/latest?before=1", None, 400, "before"),
         ("get", ROOM + "/members?after=-3", None, 400, "after"),
         ("get", "/chat/me/rooms?after=a%20b", None, 400, "after"),
+        ("get", ROOM + "/comments?limit=5&limit=500", None, 400, "limit"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(client, lobby, method, url, body, status, field):
