@@ -1,7 +1,7 @@
 """Chat rooms, their members and their comments.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0002 (until the lead chains the contexts' migrations: social 0003, chat 0004, …)
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
+revision = "0004"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
