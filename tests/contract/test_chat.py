@@ -231,3 +231,49 @@ def test_200_comments_from_8_writers_all_survive_in_order(factories, one_user_on
         assert mine == [f"w{worker} c{i}" for i in range(COMMENTS // WRITERS)]  # each writer's own order
     if one_user_one_millisecond:
         assert {p.created_at for p in positions} == {T0}
+
+
+def write_from_process(url: str, worker: int, lanes: int, per_lane: int) -> list[tuple[str, str]]:
+    """Run in a spawned process: comment as one user in one frozen millisecond through an engine of
+    its own (no position hints shared with the other process); returns (position, text) pairs."""
+    from adapters.memory.notify import InProcessNotifier
+    from adapters.sql.chat import SqlChatUnitOfWork
+    from adapters.sql.engine import create_engine
+
+    engine = create_engine(url)
+    notifier = InProcessNotifier()
+    deps = ChatDeps(uow=lambda: SqlChatUnitOfWork(engine, notifier), clock=FrozenClock())
+
+    def write(lane: int) -> list[tuple[str, str]]:
+        texts = [f"p{worker} l{lane} c{i}" for i in range(per_lane)]
+        return [(c.position.encode(), c.text) for c in (comments.add_comment(deps, ALICE, "lobby", t) for t in texts)]
+
+    try:
+        with ThreadPoolExecutor(lanes) as pool:
+            return [pair for pairs in pool.map(write, range(lanes)) for pair in pairs]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("sql_backend", ["sqlite", "postgres"])
+def test_two_processes_in_one_millisecond_keep_every_comment(request, sql_backend):
+    import multiprocessing
+
+    from adapters.memory.notify import InProcessNotifier
+    from adapters.sql.chat import SqlChatUnitOfWork
+    from tests.support.sql import fresh_database
+
+    database = fresh_database(request, sql_backend)
+    deps = ChatDeps(uow=lambda: SqlChatUnitOfWork(database.engine, InProcessNotifier()), clock=FrozenClock())
+    rooms.create_room(deps, ALICE, "lobby")
+    # spawn, not fork: a forked child would inherit the parent's pooled connections.
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        jobs = [pool.apply_async(write_from_process, (database.url, w, 4, 25)) for w in range(2)]
+        returned = sorted(pair for job in jobs for pair in job.get(timeout=300))
+    stored = comments.list_comments(deps, ALICE, "lobby", limit=100)
+    stored += comments.list_comments(deps, ALICE, "lobby", after=stored[-1].position, limit=100)
+    assert [(c.position.encode(), c.text) for c in stored] == returned  # all 200, each where its writer was told
+    assert len(stored) == COMMENTS and len({c.position for c in stored}) == COMMENTS
+    for prefix in {t.rsplit(" ", 1)[0] for _, t in returned}:
+        mine = [c.text for c in stored if c.text.startswith(prefix + " ")]
+        assert mine == [f"{prefix} c{i}" for i in range(25)]  # each lane's own order
