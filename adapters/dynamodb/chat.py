@@ -307,12 +307,17 @@ class DynamoDbCommentStore:
             self._uow.unit.writes.put("position", new, "attribute_not_exists(PK)")
 
     def ascending(self, room_id: str, after: Position | None, upto: Position | None, limit: int) -> list[Comment]:
-        lower = after.following().encode() if after is not None else None
-        return self._query(room_id, lower, upto.encode() if upto is not None else None, limit, forward=True)
+        lower = after.following() if after is not None else None
+        if after is not None and lower is None:
+            return []  # nothing comes after the last position there is
+        upper = upto.encode() if upto is not None else None
+        return self._query(room_id, lower.encode() if lower else None, upper, limit, forward=True)
 
     def descending(self, room_id: str, before: Position | None, limit: int) -> list[Comment]:
-        upper = before.previous().encode() if before is not None else None
-        return self._query(room_id, None, upper, limit, forward=False)
+        upper = before.previous() if before is not None else None
+        if before is not None and upper is None:
+            return []  # nothing comes before the first position there is
+        return self._query(room_id, None, upper.encode() if upper else None, limit, forward=False)
 
     def _query(self, room_id: str, lower: str | None, upper: str | None, limit: int, forward: bool) -> list[Comment]:
         values: dict[str, Any] = {":r": s(room_id)}

@@ -72,6 +72,7 @@ def list_comments(
         raise InvalidRequest("give either after or from", {"from": ["not together with after"]})
     if first is not None and last is not None and first > last:
         raise InvalidRequest("empty range", {"from": ["must not be after to"]})
+    # `from` is inclusive: after the position just before it (none before the first: no bound).
     lower = first.previous() if first is not None else after
     with deps.reader() as uow:
         require_member(uow, room_id, user_id)

@@ -30,7 +30,9 @@ class PositionHints:
     def start(self, room_id: str, candidate: Position) -> Position:
         with self._lock:
             newest = self._newest.get(room_id)
-        return candidate if newest is None or candidate > newest else newest.following()
+        if newest is None or candidate > newest:
+            return candidate
+        return newest.following() or candidate  # (None only after the last millisecond of year 9999)
 
     def taken(self, room_id: str, position: Position) -> None:
         with self._lock:

@@ -113,16 +113,21 @@ class Position:
         return Position(self.created_at, self.tiebreak + 1)
 
 
-    def previous(self) -> Position:
-        """The position just before this one: positions are discrete, so `>= p` is `> p.previous()`."""
+    def previous(self) -> Position | None:
+        """The position just before this one (positions are discrete, so `>= p` is `> p.previous()`);
+        None for the first position there is (0001-01-01T00:00:00.000Z)."""
         if self.tiebreak > 0:
             return Position(self.created_at, self.tiebreak - 1)
+        if self.created_at - datetime.min.replace(tzinfo=UTC) < ONE_MS:
+            return None
         return Position(self.created_at - ONE_MS, MAX_TIEBREAK)
 
-    def following(self) -> Position:
-        """The position just after this one: `> p` is `>= p.following()`."""
+    def following(self) -> Position | None:
+        """The position just after this one (`> p` is `>= p.following()`); None for the last there is."""
         if self.tiebreak < MAX_TIEBREAK:
             return Position(self.created_at, self.tiebreak + 1)
+        if datetime.max.replace(tzinfo=UTC) - self.created_at < ONE_MS:
+            return None
         return Position(self.created_at + ONE_MS)
 
 

@@ -130,6 +130,17 @@ def test_comments_read_in_order_both_ways(uow_factory):
         assert uow.comments.ascending("other", None, None, 10) == []
 
 
+def test_reads_at_the_ends_of_time(uow_factory):
+    store_room(uow_factory)
+    store_comments(uow_factory, [Position(T0)])
+    first, last = Position.decode("0001-01-01T00:00:00.000Z"), Position.decode("9999-12-31T23:59:59.999Z~9999")
+    with uow_factory() as uow:
+        assert uow.comments.ascending("lobby", last, None, 10) == []
+        assert uow.comments.descending("lobby", first, 10) == []
+        assert len(uow.comments.ascending("lobby", first, last, 10)) == 1
+        assert len(uow.comments.descending("lobby", last, 10)) == 1
+
+
 def test_a_taken_position_is_refused_and_the_first_comment_kept(uow_factory):
     store_room(uow_factory)
     store_room(uow_factory, "other", created_by=2)

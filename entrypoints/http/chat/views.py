@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from dependency_injector.wiring import Provide, inject
 from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from application.chat import comments, rooms
@@ -16,7 +19,23 @@ from entrypoints.http.chat import schemas as s
 from entrypoints.http.common import authenticate_request
 from entrypoints.http.errors import HTTP_CODES, _flatten, error_response
 
-blp = Blueprint("chat", __name__, url_prefix="/chat", description="Chat rooms: members and comments")
+
+class BodyParser(FlaskParser):
+    """webargs' parser, except that JSON nested deeply enough to exhaust the decoder is malformed
+    input (a 400), not a RecursionError (a 500)."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "<body>", 0) from None
+
+
+class ChatBlueprint(Blueprint):
+    ARGUMENTS_PARSER = BodyParser()
+
+
+blp = ChatBlueprint("chat", __name__, url_prefix="/chat", description="Chat rooms: members and comments")
 blp.before_request(authenticate_request)
 
 

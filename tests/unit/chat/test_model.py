@@ -122,3 +122,11 @@ def test_previous_and_following_positions_are_the_neighbours():
     for p in [Position(T0), Position(T0, 5), Position(T0, MAX_TIEBREAK)]:
         assert p.previous() < p < p.following()
         assert p.previous().following() == p == p.following().previous()
+
+
+def test_the_first_and_last_positions_have_no_neighbour_beyond():
+    first = Position.decode("0001-01-01T00:00:00.000Z")
+    last = Position.decode("9999-12-31T23:59:59.999Z~9999")
+    assert first.previous() is None and last.following() is None
+    assert first.following() == Position.decode("0001-01-01T00:00:00.000Z~0001")
+    assert last.previous() == Position.decode("9999-12-31T23:59:59.999Z~9998")

@@ -132,6 +132,35 @@ def test_between_needs_an_ordered_range_and_not_after_too(client, lobby):
     assert both.status_code == 400
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"from": "0001-01-01T00:00:00.000Z"},
+        {"from": "0001-01-01T00:00:00.000Z", "to": "0001-01-01T00:00:00.000Z"},
+        {"after": "9999-12-31T23:59:59.999Z~9999"},
+        {"to": "9999-12-31T23:59:59.999Z~9999"},
+    ],
+)
+def test_the_first_and_last_positions_are_answers_not_errors(client, lobby, query):
+    client.post(ROOM + "/comments", json={"text": "now"}, headers=BOB)
+    response = client.get(ROOM + "/comments", query_string=query, headers=BOB)
+    assert response.status_code == 200
+    expected = [] if "after" in query or query.get("to", "").startswith("0001") else ["now"]
+    assert [c["text"] for c in response.get_json()] == expected
+    before_all = client.get(ROOM + "/comments/latest", query_string={"before": "0001-01-01T00:00:00.000Z"},
+                            headers=BOB)
+    assert before_all.status_code == 200 and before_all.get_json() == []
+
+
+@pytest.mark.parametrize("body", ["[" * 50_000, '{"text": ' + "[" * 30_000 + "]" * 30_000 + "}"])
+def test_json_nested_too_deeply_is_a_400(client, lobby, body):
+    for method, url in (("post", ROOM + "/comments"), ("put", "/chat/rooms/other")):
+        response = getattr(client, method)(url, data=body, content_type="application/json", headers=BOB)
+        assert response.status_code == 400, response.get_json()
+        assert response.get_json()["error"]["code"] == "invalid_request"
+    assert client.get("/chat/rooms/other", headers=BOB).status_code == 404
+
+
 def test_malformed_and_non_json_bodies_are_400(client, lobby):
     broken = client.post(ROOM + "/comments", data="{", content_type="application/json", headers=BOB)
     assert broken.status_code == 400 and broken.get_json()["success"] is False
