@@ -20,6 +20,9 @@ workers = int(os.environ.get("PARLEY_WORKERS", _default_workers))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# gunicorn 27's control socket defaults to one path per user (under ~/.gunicorn), shared by every
+# server on the machine; Parley's servers are managed by signals, so none of them opens it.
+control_socket_disable = True
 
 # What gunicorn refuses before the app sees it (414, 431), answered in JSON by the worker above.
 # The request line allows gunicorn's maximum, for long ?token= JWTs on the websocket URL.
