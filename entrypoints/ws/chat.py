@@ -103,6 +103,10 @@ def room_of(frame: dict[str, Any]) -> str:
     return parse_room_id(frame.get("room_id"))
 
 
+def topic_of(frame: dict[str, Any]) -> str:
+    return room_topic(room_of(frame)).name
+
+
 def since_of(frame: dict[str, Any]) -> Position | None:
     raw = frame.get("since")
     return None if raw is None else Position.decode(raw, "since")
@@ -111,7 +115,7 @@ def since_of(frame: dict[str, Any]) -> Position | None:
 def subscribe(conn: Connection, hub: Any, chat: ChatDeps, frame: dict[str, Any]) -> None:
     frame_id, room_id, since = frame.get("id"), room_of(frame), since_of(frame)
     live.authorize_subscription(chat, conn.actor, room_id)
-    topic = room_topic(room_id).name
+    topic = topic_of(frame)
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = RoomSubscription(conn, frame_id, topic, chat, room_id)
     sub.last_position = since
@@ -164,5 +168,5 @@ def _subscribed(frame_id: Any, room_id: str, events: list[dict[str, Any]], curso
 
 
 def unsubscribe(conn: Connection, frame: dict[str, Any]) -> None:
-    removed = conn.remove(room_topic(room_of(frame)).name)
+    removed = conn.remove(topic_of(frame))
     conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})

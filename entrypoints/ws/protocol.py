@@ -106,7 +106,7 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
             return
         raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
     if frame.get("topic") == ROOM_TOPIC_FAMILY and session.chat is not None:
-        if len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+        if chat_topic.topic_of(frame) not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
         return chat_topic.subscribe(conn, session.hub, session.chat, frame)
     key = _thread_key(frame)

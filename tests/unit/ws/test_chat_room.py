@@ -146,3 +146,16 @@ def test_the_periodic_recheck_ends_a_member_removed_without_an_event(chat, hub):
     conn.recheck_access()
     wait_for(lambda: any(f.get("code") == "forbidden" for f in ws.sent))
     assert conn.subscriptions == {}
+
+
+def test_room_subscriptions_count_towards_the_socket_cap(chat, hub, monkeypatch):
+    from entrypoints.ws import protocol
+
+    rooms.create_room(chat, ALICE, "second")
+    monkeypatch.setattr(protocol, "MAX_SUBSCRIPTIONS", 1)
+    conn, ws, session = connect(chat, hub, ALICE)
+    assert subscribe(session, ws)["type"] == "subscribed"
+    refused = subscribe(session, ws, room="second")
+    assert refused["type"] == "error" and refused["code"] == "too_many_subscriptions"
+    assert subscribe(session, ws)["type"] == "subscribed"  # the same room again replaces, within the cap
+    assert len(conn.subscriptions) == 1 and hub.listener_count() == 1
