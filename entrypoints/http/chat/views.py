@@ -8,7 +8,7 @@ from dependency_injector.wiring import Provide, inject
 from flask import g, request
 from flask_smorest import Blueprint
 from marshmallow import RAISE
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from application.chat import comments, rooms
@@ -17,14 +17,17 @@ from domain.chat.model import Membership, parse_room_id
 from domain.shared import InvalidRequest
 from entrypoints.http.chat import schemas as s
 from entrypoints.http.common import authenticate_request
-from entrypoints.http.errors import HTTP_CODES, _flatten, error_response
+from entrypoints.http.errors import HTTP_CODES, UnsupportedMediaType, _flatten, error_response
 
 
 class BodyParser(FlaskParser):
-    """webargs' parser, except that JSON nested deeply enough to exhaust the decoder is malformed
-    input (a 400), not a RecursionError (a 500)."""
+    """webargs' parser, except that a body that is not JSON is a 415 (as on the forum), not taken
+    for no body, and JSON nested deeply enough to exhaust the decoder is malformed input (a 400),
+    not a RecursionError (a 500)."""
 
     def _raw_load_json(self, req):
+        if not is_json_request(req) and req.get_data(cache=True):
+            raise UnsupportedMediaType("request body must be JSON", {"Content-Type": ["use application/json"]})
         try:
             return super()._raw_load_json(req)
         except RecursionError:

@@ -165,7 +165,11 @@ def test_malformed_and_non_json_bodies_are_400(client, lobby):
     broken = client.post(ROOM + "/comments", data="{", content_type="application/json", headers=BOB)
     assert broken.status_code == 400 and broken.get_json()["success"] is False
     text = client.post(ROOM + "/comments", data="hello", content_type="text/plain", headers=BOB)
-    assert text.status_code in (400, 415) and text.get_json()["success"] is False
+    assert text.status_code == 415 and text.get_json()["error"]["code"] == "unsupported_media_type"
+    room = client.put("/chat/rooms/other", data="display_name=x", content_type="text/plain", headers=BOB)
+    assert room.status_code == 415
+    assert client.get("/chat/rooms/other", headers=BOB).status_code == 404
+    assert client.put("/chat/rooms/other", headers=BOB).status_code == 201  # no body at all: fine
 
 
 def test_comments_are_for_members_of_existing_rooms(client, lobby):
