@@ -67,6 +67,9 @@ class MemoryMembershipStore:
     def get(self, room_id: str, user_id: int) -> Membership | None:
         return self._state.members.get((room_id, user_id))
 
+    def with_room(self, room_id: str, user_id: int) -> tuple[Room | None, Membership | None]:
+        return self._state.rooms.get(room_id), self.get(room_id, user_id)
+
     def add(self, membership: Membership) -> None:
         _put(self._state.members, (membership.room_id, membership.user_id), membership, self._undo)
 

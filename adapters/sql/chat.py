@@ -71,8 +71,12 @@ def _membership(row: sa.Row) -> Membership:
 
 
 class SqlMembershipStore:
-    def __init__(self, tx: SqlTransaction):
-        self._tx = tx
+    def __init__(self, tx: SqlTransaction, rooms: SqlRoomRepository):
+        self._tx, self._rooms = tx, rooms
+
+    def with_room(self, room_id: str, user_id: int) -> tuple[Room | None, Membership | None]:
+        room = self._rooms.get(room_id)  # first: on PostgreSQL a writing unit's lock on the room
+        return room, None if room is None else self.get(room_id, user_id)
 
     def get(self, room_id: str, user_id: int) -> Membership | None:
         c = t.chat_members.c
@@ -154,5 +158,5 @@ class SqlChatUnitOfWork(SqlUnitOfWork):
     def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
         super().__init__(engine, notifier, read_only)
         self.rooms = SqlRoomRepository(self._tx)
-        self.members = SqlMembershipStore(self._tx)
+        self.members = SqlMembershipStore(self._tx, self.rooms)
         self.comments = SqlCommentStore(self._tx)

@@ -71,10 +71,17 @@ def existing_room(uow: ChatUnitOfWork, room_id: str) -> Room:
     return room
 
 
+def room_and_membership(uow: ChatUnitOfWork, room_id: str, user_id: int) -> tuple[Room, Membership | None]:
+    """The room (else 404) and the user's membership of it, if any."""
+    room, membership = uow.members.with_room(room_id, user_id)
+    if room is None:
+        raise NotFound("no such room", {"room_id": ["no room with this id"]})
+    return room, membership
+
+
 def require_member(uow: ChatUnitOfWork, room_id: str, user_id: int) -> Membership:
     """The room exists (else 404) and the user is one of its members (else 403)."""
-    existing_room(uow, room_id)
-    membership = uow.members.get(room_id, user_id)
+    _, membership = room_and_membership(uow, room_id, user_id)
     if membership is None:
         raise Forbidden("only members of the room may do this")
     return membership

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.chat.deps import ChatDeps, check_limit, existing_room, require_member, user_id_of
+from application.chat.deps import (
+    ChatDeps,
+    check_limit,
+    existing_room,
+    require_member,
+    room_and_membership,
+    user_id_of,
+)
 from application.chat.ports import RoomExists
 from application.chat.topics import publication
 from application.shared import Actor
@@ -69,8 +76,7 @@ def join_room(deps: ChatDeps, actor: Actor, room_id: str) -> JoinResult:
     user_id = user_id_of(actor)
     room_id = parse_room_id(room_id)
     with deps.uow() as uow:
-        existing_room(uow, room_id)
-        membership = uow.members.get(room_id, user_id)
+        _, membership = room_and_membership(uow, room_id, user_id)
         if membership is not None:
             return JoinResult(membership, joined=False)
         membership = Membership(room_id, user_id, deps.now())
@@ -85,8 +91,7 @@ def leave_room(deps: ChatDeps, actor: Actor, room_id: str) -> bool:
     user_id = user_id_of(actor)
     room_id = parse_room_id(room_id)
     with deps.uow() as uow:
-        existing_room(uow, room_id)
-        if uow.members.get(room_id, user_id) is None:
+        if room_and_membership(uow, room_id, user_id)[1] is None:
             return False
         uow.members.remove(room_id, user_id)
         uow.queue(publication(room_id, events.MemberLeft(room_id, user_id, deps.now())))

@@ -99,6 +99,14 @@ def test_memberships_are_listed_by_user_and_by_room(uow_factory):
         assert uow.members.of_user(4, None, 10) == [Membership("a", 4, T0), Membership("c", 4, later)]
 
 
+def test_a_room_and_a_membership_read_together(uow_factory):
+    room = store_room(uow_factory)
+    with uow_factory() as uow:
+        assert uow.members.with_room("lobby", 1) == (room, Membership("lobby", 1, T0))
+        assert uow.members.with_room("lobby", 2) == (room, None)
+        assert uow.members.with_room("other", 1) == (None, None)
+
+
 def test_leaving_removes_only_that_membership(uow_factory):
     store_room(uow_factory)
     with uow_factory() as uow:

@@ -1,37 +1,29 @@
-"""The chat ports on DynamoDB, in the ChatSystem reference's table shape (`PK` / `SK`, GSI
-`RoomID_Comment_IDX` on (RoomID, CreatedAt)). Item kinds:
-
-    PK = Room:<RoomID>   SK = meta                 CreatedBy, DisplayName, CreatedAt, Incarnation
-                                                   (no RoomID: it stays out of the comments' GSI)
-    PK = Room:<RoomID>   SK = Member:<UserID, 19 digits>   UserID, JoinedAt, Incarnation
-    PK = <UserID>        SK = Join:<RoomID>        RoomID, JoinedAt, Incarnation   (the reference's join)
-    PK = User:<UserID>   SK = <position>           RoomID, Comment, CreatedAt = <position>, Incarnation
-    PK = Room:<RoomID>   SK = Comment:<position>   UserID: the room's claim on the position
-
-A position is the comment's RFC 3339 millisecond with a tiebreak (domain/chat/model.py), so the
-reference's ISO-8601 sort keys stay, and string order is comment order. Comments never overwrite
-each other: the comment and its room's claim are conditional puts (`attribute_not_exists`) in one
-TransactWriteItems with condition checks that the room (this incarnation of it) and the author's
-membership still exist; a taken position cancels it, and the use case tries the next one.
-
-`Incarnation` tells a room from an earlier room of the same id. Deleting a room deletes its meta
-item in a transaction (conditional on the creator), then removes its memberships and comments in
-batches; should that clean-up be cut short, what is left belongs to an incarnation that no longer
-exists, and reads of the room skip it. Writes are buffered and sent as one TransactWriteItems at
-commit (adapters/dynamodb/transaction.py); docs/access-patterns.md lists the requests of every pattern.
-"""
+"""The chat ports on DynamoDB: rooms, memberships, comments and the unit of work (see __init__)."""
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-from adapters.dynamodb.base import DynamoDbTable
-from adapters.dynamodb.client import call
-from adapters.dynamodb.tables import CHAT_COMMENTS_INDEX, CHAT_TABLE
+from adapters.dynamodb.chat.table import (
+    META,
+    DynamoDbChat,
+    claim_sk,
+    comment_from_item,
+    join_sk,
+    key,
+    member_sk,
+    membership_from_join,
+    membership_from_member,
+    n,
+    room_from_item,
+    room_pk,
+    s,
+    user_pk,
+)
+from adapters.dynamodb.tables import CHAT_COMMENTS_INDEX
 from adapters.dynamodb.transaction import DynamoDbTransaction
 from application.chat.ports import PositionTaken, RoomExists
 from application.shared import Notifier
@@ -41,91 +33,7 @@ from domain.shared import Forbidden, NotFound
 
 log = logging.getLogger(__name__)
 
-META = "meta"
-BATCH_ATTEMPTS = 8
-BATCH_WRITE_MAX = 25
 
-
-def room_pk(room_id: str) -> str:
-    return f"Room:{room_id}"
-
-
-def member_sk(user_id: int) -> str:
-    return f"Member:{user_id:019d}"  # fixed width: string order is numeric order
-
-
-def join_sk(room_id: str) -> str:
-    return f"Join:{room_id}"
-
-
-def user_pk(user_id: int) -> str:
-    return f"User:{user_id}"
-
-
-def claim_sk(position: str) -> str:
-    return f"Comment:{position}"
-
-
-def key(pk: str, sk: str) -> dict[str, Any]:
-    return {"PK": {"S": pk}, "SK": {"S": sk}}
-
-
-def s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def _stamp(position_text: str) -> Position:
-    return Position.decode(position_text)
-
-
-class DynamoDbChat(DynamoDbTable):
-    """The chat table on the process's client; one per process, shared by every unit of work."""
-
-    NAME = CHAT_TABLE
-
-    def get_item(self, pk: str, sk: str) -> dict[str, Any] | None:
-        return self.get(key(pk, sk))
-
-    def delete_keys(self, keys: list[dict[str, Any]]) -> None:
-        """BatchWriteItem in batches of 25, sending again what DynamoDB left unprocessed."""
-        for start in range(0, len(keys), BATCH_WRITE_MAX):
-            requests = [{"DeleteRequest": {"Key": k}} for k in keys[start : start + BATCH_WRITE_MAX]]
-            for attempt in range(BATCH_ATTEMPTS):
-                answer = call(self.client.batch_write_item, RequestItems={self.table: requests})
-                requests = answer.get("UnprocessedItems", {}).get(self.table, [])
-                if not requests:
-                    break
-                time.sleep(0.01 * 2**attempt)
-
-
-def _room(item: dict[str, Any]) -> tuple[Room, str]:
-    room = Room(
-        item["PK"]["S"].removeprefix("Room:"),
-        item["DisplayName"]["S"],
-        int(item["CreatedBy"]["N"]),
-        _stamp(item["CreatedAt"]["S"]).created_at,
-    )
-    return room, item["Incarnation"]["S"]
-
-
-def _membership_from_member(room_id: str, item: dict[str, Any]) -> Membership:
-    return Membership(room_id, int(item["UserID"]["N"]), _stamp(item["JoinedAt"]["S"]).created_at)
-
-
-def _membership_from_join(user_id: int, item: dict[str, Any]) -> Membership:
-    return Membership(item["RoomID"]["S"], user_id, _stamp(item["JoinedAt"]["S"]).created_at)
-
-
-def _comment(item: dict[str, Any]) -> Comment:
-    user_id = int(item["PK"]["S"].removeprefix("User:"))
-    return Comment(item["RoomID"]["S"], user_id, item["Comment"]["S"], Position.decode(item["CreatedAt"]["S"]))
-
-
-# What a failed condition means, checked in this order (the first kind that failed is raised).
 CONFLICTS = {
     "room_exists": lambda: RoomExists(),
     "room": lambda: NotFound("no such room", {"room_id": ["no room with this id"]}),
@@ -214,10 +122,27 @@ class DynamoDbMembershipStore:
 
     def get(self, room_id: str, user_id: int) -> Membership | None:
         incarnation = self._uow.incarnation(room_id)
-        item = self._chat.get_item(room_pk(room_id), member_sk(user_id))
+        return self._current(room_id, incarnation, self._chat.get_item(room_pk(room_id), member_sk(user_id)))
+
+    def with_room(self, room_id: str, user_id: int) -> tuple[Room | None, Membership | None]:
+        """One BatchGetItem (strongly consistent) for the room's meta and the member item."""
+        if room_id in self._uow.unit.rooms:
+            found = self._uow.room_and_incarnation(room_id)
+            return (None, None) if found is None else (found[0], self.get(room_id, user_id))
+        meta_key, member_key = key(room_pk(room_id), META), key(room_pk(room_id), member_sk(user_id))
+        items = self._chat.batch_get([meta_key, member_key])
+        meta = items.get((room_pk(room_id), META))
+        found = self._uow.unit.rooms[room_id] = None if meta is None else room_from_item(meta)
+        if found is None:
+            return None, None
+        return found[0], self._current(room_id, found[1], items.get((room_pk(room_id), member_sk(user_id))))
+
+    @staticmethod
+    def _current(room_id: str, incarnation: str, item: dict[str, Any] | None) -> Membership | None:
+        """A member item of an earlier room of the same id (a clean-up cut short) is no membership."""
         if item is None or item["Incarnation"]["S"] != incarnation:
             return None
-        return _membership_from_member(room_id, item)
+        return membership_from_member(room_id, item)
 
     def add(self, membership: Membership) -> None:
         room_id, user_id = membership.room_id, membership.user_id
@@ -252,7 +177,7 @@ class DynamoDbMembershipStore:
             ExpressionAttributeValues=values,
             ConsistentRead=True,
         )
-        return [_membership_from_member(room_id, item) for item in items]
+        return [membership_from_member(room_id, item) for item in items]
 
     def of_user(self, user_id: int, after_room_id: str | None, limit: int) -> list[Membership]:
         values = {":pk": s(str(user_id))}
@@ -267,7 +192,7 @@ class DynamoDbMembershipStore:
         answer = self._chat.query(
             KeyConditionExpression=condition, ExpressionAttributeValues=values, Limit=limit, ConsistentRead=True
         )
-        return [_membership_from_join(user_id, item) for item in answer.get("Items", [])]
+        return [membership_from_join(user_id, item) for item in answer.get("Items", [])]
 
 
 def _filtered_page(chat: DynamoDbChat, incarnation: str, limit: int, **kwargs: Any) -> list[dict[str, Any]]:
@@ -342,7 +267,7 @@ class DynamoDbCommentStore:
             ExpressionAttributeValues=values,
             ScanIndexForward=forward,
         )
-        return [_comment(item) for item in items]
+        return [comment_from_item(item) for item in items]
 
 
 class DynamoDbChatUnitOfWork(UnitOfWorkBase):
@@ -357,7 +282,7 @@ class DynamoDbChatUnitOfWork(UnitOfWorkBase):
     def room_and_incarnation(self, room_id: str) -> tuple[Room, str] | None:
         if room_id not in self.unit.rooms:
             item = self._chat.get_item(room_pk(room_id), META)
-            self.unit.rooms[room_id] = None if item is None else _room(item)
+            self.unit.rooms[room_id] = None if item is None else room_from_item(item)
         return self.unit.rooms[room_id]
 
     def incarnation(self, room_id: str) -> str:
