@@ -52,14 +52,16 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.container = container
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    register_error_handlers(app)
     ops.install_request_hooks(app)
     app.before_request(refuse_nul_in_url)
     handshake.install(app)
-    app.register_blueprint(ops.bp)
+    # Each context's flask-smorest blueprint is registered with `api` (entrypoints/http/blueprint.py).
+    api = openapi.init_api(app)
+    register_error_handlers(app)
+    api.register_blueprint(ops.bp)
+    api.register_blueprint(forum.bp)
+    api.register_blueprint(chat.bp)
     app.register_blueprint(openapi.bp)
-    app.register_blueprint(forum.bp)
-    app.register_blueprint(chat.blp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

@@ -1,5 +1,9 @@
-"""The /chat blueprint (flask-smorest): rooms, membership and comments (DESIGN.md §2.2)."""
+"""The chat context's HTTP API under /chat: rooms, membership and comments (DESIGN.md §2.2).
 
-from entrypoints.http.chat.views import blp
+views.py: the endpoints; schemas.py: what they read and answer. Registered in app.py with
+`api.register_blueprint(chat.bp)`.
+"""
 
-__all__ = ["blp"]
+from entrypoints.http.chat.views import bp
+
+__all__ = ["bp"]

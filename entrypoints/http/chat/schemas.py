@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from domain.chat.model import MAX_COMMENT_CHARS, MAX_DISPLAY_NAME_CHARS, Position
 from domain.shared import DomainError
-from entrypoints.http.schemas import Id
+from entrypoints.http.schemas import Id, Out, QueryInt, StrictSchema, write_envelope
 
 POSITION_EXAMPLE = "2026-01-02T03:04:05.678Z"
 POSITION_DESCRIPTION = (
@@ -28,11 +28,6 @@ class PositionField(fields.Field):
         return None if value is None else value.encode()
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-
 class CreateRoomBody(StrictSchema):
     # Length and blankness are checked by the domain (422); the type here (400).
     display_name = fields.String(
@@ -44,8 +39,8 @@ class CommentBody(StrictSchema):
     text = fields.String(required=True, metadata={"description": f"1..{MAX_COMMENT_CHARS} characters after trimming"})
 
 
-def _limit(default: int, maximum: int = 100) -> fields.Integer:
-    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum))
+def _limit(default: int, maximum: int = 100) -> QueryInt:
+    return QueryInt(load_default=default, validate=validate.Range(min=1, max=maximum))
 
 
 class CommentsQuery(StrictSchema):
@@ -72,13 +67,6 @@ class MyRoomsQuery(StrictSchema):
 
 
 # --- what the endpoints answer ---------------------------------------------------------------
-
-
-class Out(Schema):
-    """Responses may grow fields; clients must ignore the ones they do not know."""
-
-    class Meta:
-        unknown = INCLUDE
 
 
 class RoomOut(Out):
@@ -114,21 +102,8 @@ class DeletedRoomOut(Out):
     room_id = fields.String(required=True)
 
 
-def envelope(name: str, data: type[Schema], messages: tuple[str, ...]) -> type[Schema]:
-    """AlgoREA's write reply, `{success, message, data}`, around one data schema."""
-    return type(
-        name,
-        (Out,),
-        {
-            "success": fields.Boolean(required=True, validate=validate.Equal(True)),
-            "message": fields.String(required=True, validate=validate.OneOf(list(messages))),
-            "data": fields.Nested(data, required=True),
-        },
-    )
-
-
-RoomCreated = envelope("ChatRoomCreated", RoomOut, ("created",))
-RoomDeleted = envelope("ChatRoomDeleted", DeletedRoomOut, ("deleted",))
-Joined = envelope("ChatJoined", MembershipOut, ("created", "updated"))
-Left = envelope("ChatLeft", LeftOut, ("deleted",))
-CommentCreated = envelope("ChatCommentCreated", CommentOut, ("created",))
+RoomCreated = write_envelope("ChatRoomCreated", RoomOut, ("created",))
+RoomDeleted = write_envelope("ChatRoomDeleted", DeletedRoomOut, ("deleted",))
+Joined = write_envelope("ChatJoined", MembershipOut, ("created", "updated"))
+Left = write_envelope("ChatLeft", LeftOut, ("deleted",))
+CommentCreated = write_envelope("ChatCommentCreated", CommentOut, ("created",))

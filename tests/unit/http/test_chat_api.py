@@ -169,7 +169,8 @@ def test_malformed_and_non_json_bodies_are_400(client, lobby):
     room = client.put("/chat/rooms/other", data="display_name=x", content_type="text/plain", headers=BOB)
     assert room.status_code == 415
     assert client.get("/chat/rooms/other", headers=BOB).status_code == 404
-    assert client.put("/chat/rooms/other", headers=BOB).status_code == 201  # no body at all: fine
+    assert client.put("/chat/rooms/other", headers=BOB).status_code == 415  # a JSON body, if only {}
+    assert client.put("/chat/rooms/other", json={}, headers=BOB).status_code == 201
 
 
 def test_comments_are_for_members_of_existing_rooms(client, lobby):
