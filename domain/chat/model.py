@@ -4,7 +4,9 @@ A comment's position is its creation time, RFC 3339 in UTC to the millisecond (t
 ChatSystem reference uses), made unique within its room by a tiebreak counter when several
 comments land in the same millisecond: `2026-01-02T03:04:05.678Z`, then `…678Z~0001`, `…678Z~0002`.
 Every position has the same 24-character timestamp prefix, so comparing the strings compares
-(time, tiebreak): stores can sort and page on the string alone.
+(time, tiebreak): stores can sort and page on the string alone. As a `cursor` (what lists and live
+events carry, opaque as everywhere in the API) a position is the shared kernel's Cursor of one
+integer in the same order (`Position.to_seq`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from domain.shared import InvalidRequest, InvalidValue, rfc3339, utc
+from domain.shared import Cursor, InvalidCursor, InvalidRequest, InvalidValue, rfc3339, utc
 
 MAX_ROOM_ID_CHARS = 64
 ROOM_ID_PATTERN = re.compile(r"[A-Za-z0-9._~-]{1,64}")
@@ -26,6 +28,7 @@ TIEBREAK_SEPARATOR = "~"
 TIEBREAK_DIGITS = 4
 MAX_TIEBREAK = 10**TIEBREAK_DIGITS - 1
 ONE_MS = timedelta(milliseconds=1)
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
 POSITION_PATTERN = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)(?:" + TIEBREAK_SEPARATOR + r"(\d{4}))?"
 )
@@ -113,12 +116,33 @@ class Position:
         return Position(self.created_at, self.tiebreak + 1)
 
 
+    def to_seq(self) -> int:
+        """The position as one non-negative integer in the same order (milliseconds since
+        0001-01-01 times 10,000, plus the tiebreak): what the shared kernel's opaque Cursor holds."""
+        ms = (self.created_at - FIRST_INSTANT) // ONE_MS
+        return ms * (MAX_TIEBREAK + 1) + self.tiebreak
+
+    @classmethod
+    def from_seq(cls, seq: int) -> Position:
+        ms, tiebreak = divmod(seq, MAX_TIEBREAK + 1)
+        try:
+            return cls(FIRST_INSTANT + ms * ONE_MS, tiebreak)
+        except OverflowError:
+            raise InvalidCursor() from None
+
+    def cursor(self) -> str:
+        return Cursor(self.to_seq()).encode()
+
+    @classmethod
+    def from_cursor(cls, token: str, field_name: str = "cursor") -> Position:
+        return cls.from_seq(Cursor.decode(token, field_name).seq)
+
     def previous(self) -> Position | None:
         """The position just before this one (positions are discrete, so `>= p` is `> p.previous()`);
         None for the first position there is (0001-01-01T00:00:00.000Z)."""
         if self.tiebreak > 0:
             return Position(self.created_at, self.tiebreak - 1)
-        if self.created_at - datetime.min.replace(tzinfo=UTC) < ONE_MS:
+        if self.created_at - FIRST_INSTANT < ONE_MS:
             return None
         return Position(self.created_at - ONE_MS, MAX_TIEBREAK)
 
@@ -186,5 +210,5 @@ class Comment:
             "text": self.text,
             "created_at": rfc3339(self.created_at),
             "position": position,
-            "cursor": position,
+            "cursor": self.position.cursor(),
         }

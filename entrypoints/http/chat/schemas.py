@@ -11,18 +11,22 @@ from entrypoints.http.schemas import Id, Out, QueryInt, StrictSchema, write_enve
 POSITION_EXAMPLE = "2026-01-02T03:04:05.678Z"
 POSITION_DESCRIPTION = (
     "a comment's position as returned by this service: its creation time in UTC to the millisecond, "
-    "with `~NNNN` when several comments share the millisecond"
+    "with `~NNNN` when several comments share the millisecond (a query takes it, or the `cursor`)"
 )
 
 
 class PositionField(fields.Field):
-    """A comment position in a query string (400 with the field's name when malformed)."""
+    """A comment position in a query string: as readable (`position`) or as a list item's
+    `cursor`; 400 with the field's name when it is neither."""
 
     def _deserialize(self, value, attr, data, **kwargs):
+        name = attr or "position"
         try:
-            return Position.decode(value, attr or "position")
+            if isinstance(value, str) and value[:1].isdigit() and "-" in value[:5]:
+                return Position.decode(value, name)
+            return Position.from_cursor(value, name)
         except DomainError as err:
-            raise ValidationError(err.details.get(attr or "position", [err.message])) from None
+            raise ValidationError(err.details.get(name, [err.message])) from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.encode()
@@ -89,7 +93,10 @@ class CommentOut(Out):
     text = fields.String(required=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     position = fields.String(required=True, metadata={"description": POSITION_DESCRIPTION})
-    cursor = fields.String(required=True, metadata={"description": "the position again, as in every list"})
+    cursor = fields.String(
+        required=True,
+        metadata={"description": "the position, opaque: `after`, `before` and the websocket's `since` take it"},
+    )
 
 
 class LeftOut(Out):

@@ -96,14 +96,15 @@ def test_room_creator_and_public_shapes():
         "room_id": "lobby", "display_name": "Lobby", "created_by": "7", "created_at": "2026-01-02T03:04:05.678Z"
     }
     comment = Comment("lobby", 7, "hi", Position(T0, 2))
-    assert comment.to_public()["position"] == comment.to_public()["cursor"] == "2026-01-02T03:04:05.678Z~0002"
+    assert comment.to_public()["position"] == "2026-01-02T03:04:05.678Z~0002"
+    assert Position.from_cursor(comment.to_public()["cursor"]) == Position(T0, 2)
     assert comment.to_public()["created_at"] == "2026-01-02T03:04:05.678Z"
     assert Membership("lobby", 7, T0).to_public()["user_id"] == "7"
 
 
 def test_only_comment_events_carry_a_cursor():
     comment = Comment("lobby", 7, "hi", Position(T0))
-    assert events.to_public(events.CommentAdded(comment))["cursor"] == "2026-01-02T03:04:05.678Z"
+    assert events.to_public(events.CommentAdded(comment))["cursor"] == Position(T0).cursor()
     for event in [
         events.MemberJoined(Membership("lobby", 7, T0)),
         events.MemberLeft("lobby", 7, T0),
@@ -130,3 +131,15 @@ def test_the_first_and_last_positions_have_no_neighbour_beyond():
     assert first.previous() is None and last.following() is None
     assert first.following() == Position.decode("0001-01-01T00:00:00.000Z~0001")
     assert last.previous() == Position.decode("9999-12-31T23:59:59.999Z~9998")
+
+
+def test_cursors_keep_the_order_of_positions_and_come_back_exactly():
+    positions = [
+        Position.decode("0001-01-01T00:00:00.000Z"), Position(T0), Position(T0, 1), Position(T0, MAX_TIEBREAK),
+        Position(T0 + timedelta(milliseconds=1)), Position.decode("9999-12-31T23:59:59.999Z~9999"),
+    ]
+    seqs = [p.to_seq() for p in positions]
+    assert seqs == sorted(seqs) and seqs[0] == 0 and len(set(seqs)) == len(seqs) and seqs[-1] < 2**63
+    assert [Position.from_cursor(p.cursor()) for p in positions] == positions
+    with pytest.raises(InvalidRequest):
+        Position.from_seq(10**19)  # past year 9999

@@ -125,7 +125,7 @@ def test_only_members_of_an_existing_room_comment(world):
     published = notifier.published[-1]
     assert published.topic == room_topic("lobby").name
     assert published.payload["event"]["type"] == "comment"
-    assert published.cursor == comment.position.encode()
+    assert published.cursor == comment.position.cursor()
 
 
 def test_comments_in_one_millisecond_get_increasing_tiebreaks(world):

@@ -1,7 +1,7 @@
 """Chat rooms, their members and their comments.
 
 Revision ID: 0004
-Revises: 0002 (until the lead chains the contexts' migrations: social 0003, chat 0004, …)
+Revises: 0007 (main's newest; the lead chains the contexts' migrations: social 0003, chat 0004, …)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
