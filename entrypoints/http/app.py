@@ -21,12 +21,12 @@ WS_PING_SECONDS = 25
 
 
 def _start_live_delivery(container: Container) -> None:
-    hub = container.hub()
+    hub = container.core.hub()
     if _count_published not in hub.observers:
         hub.observers.append(_count_published)
     if container.config.fanout() == "redis":
-        relay = container.redis_relay()
-        relay.on_tick = container.notifier().flush
+        relay = container.core.redis_relay()
+        relay.on_tick = container.core.notifier().flush
         relay.start()
 
 
@@ -41,11 +41,11 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     configure_logging(resolved.get("log_level") or "info")
     container.wire()
     # Built now so that a bad key or setting stops the start, not the first request.
-    container.authenticator()
-    container.thread_tokens()
+    container.core.authenticator()
+    container.core.thread_tokens()
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
-        container.sql_engine()
+        container.core.sql_engine()
 
     app = Flask("parley")
     app.request_class = BoundedRequest

@@ -43,10 +43,10 @@ CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 @inject
 def forum_socket(
     ws,
-    hub: Any = Provide["hub"],
-    authenticator: Authenticator = Provide["authenticator"],
-    subscriptions: SubscriptionStore = Provide["subscription_store"],
-    clock: Clock = Provide["clock"],
+    hub: Any = Provide["core.hub"],
+    authenticator: Authenticator = Provide["core.authenticator"],
+    subscriptions: SubscriptionStore = Provide["core.subscription_store"],
+    clock: Clock = Provide["core.clock"],
 ):
     wire = write_whole_frames(ws)
     try:

@@ -26,4 +26,4 @@ def test_seed_chat_makes_a_demo_room_once(tmp_path, monkeypatch, capsys):
         assert [m.user_id for m in rooms.room_members(chat, Actor(2), "lobby")] == [1, 2, 3]
         assert len(comments.list_comments(chat, Actor(3), "lobby")) == 4
     finally:
-        container.sql_engine().dispose()
+        container.core.sql_engine().dispose()
