@@ -32,6 +32,7 @@ from adapters.auth.jwt import (
     thread_token_issuer_from_settings,
 )
 from adapters.dynamodb.base import DynamoDbTable
+from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings, make_client
 from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
@@ -39,6 +40,7 @@ from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
+from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
@@ -48,6 +50,7 @@ from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
@@ -55,6 +58,7 @@ from adapters.sql.health import SqlHealthCheck
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.social import SqlSocialGraph
+from application.chat.deps import ChatDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
@@ -430,6 +434,33 @@ class SocialContainer(containers.DeclarativeContainer):
 # -- the application --------------------------------------------------------------------------------
 
 
+class ChatContainer(containers.DeclarativeContainer):
+    """Chat rooms (DESIGN.md §2.2): `deps` is what every chat use case takes. In the algorea
+    profile chat lives in PostgreSQL."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+    bus = providers.Dependency(instance_of=MessageBus)
+
+    state = providers.Singleton(MemoryChatState)
+    table = providers.Singleton(dynamodb_table, DynamoDbChat, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryChatUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlChatUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(DynamoDbChatUnitOfWork, chat=table, notifier=core.notifier),
+        algorea="sql",
+    )
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlChatUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    deps = providers.Singleton(ChatDeps, uow=uow.provider, read_uow=read_uow.provider, clock=core.clock)
+
+
 class Container(containers.DeclarativeContainer):
     """The application: the configuration, the core, and each context's sub-container."""
 
@@ -444,3 +475,4 @@ class Container(containers.DeclarativeContainer):
     message_bus = providers.Singleton(_message_bus, config, __self__)
     forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
     social = providers.Container(SocialContainer, config=config, core=core)
+    chat = providers.Container(ChatContainer, config=config, core=core, bus=message_bus)

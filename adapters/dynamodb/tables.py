@@ -20,6 +20,9 @@ from adapters.dynamodb.base import TTL_ATTRIBUTE
 from adapters.dynamodb.client import call, error_code
 
 FORUM_TABLE = "forum"
+CHAT_TABLE = "chat"
+# The ChatSystem reference's GSI: a room's comments by creation time.
+CHAT_COMMENTS_INDEX = "RoomID_Comment_IDX"
 NOTIFICATIONS_TABLE = "notifications"
 BY_PARTICIPANT_INDEX = "threads-by-participant"
 BY_HELPER_GROUP_INDEX = "threads-by-helper-group"
@@ -31,6 +34,10 @@ def forum_table_name(prefix: str) -> str:
 
 def notifications_table_name(prefix: str) -> str:
     return f"{prefix}{NOTIFICATIONS_TABLE}"
+
+
+def chat_table_name(prefix: str) -> str:
+    return f"{prefix}{CHAT_TABLE}"
 
 
 def forum_table_definition(prefix: str) -> dict[str, Any]:
@@ -81,10 +88,44 @@ def notifications_table_definition(prefix: str) -> dict[str, Any]:
     }
 
 
+def chat_table_definition(prefix: str) -> dict[str, Any]:
+    """The ChatSystem reference's shape: `PK` (S) / `SK` (S) and the GSI (RoomID, CreatedAt)."""
+    return {
+        "TableName": chat_table_name(prefix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "RoomID", "AttributeType": "S"},
+            {"AttributeName": "CreatedAt", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": CHAT_COMMENTS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "RoomID", "KeyType": "HASH"},
+                    {"AttributeName": "CreatedAt", "KeyType": "RANGE"},
+                ],
+                # History pages render whole comments from the index, no GetItem per row.
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
 def table_definitions(prefix: str) -> list[dict[str, Any]]:
     from adapters.dynamodb.social import social_table_definition
 
-    return [forum_table_definition(prefix), notifications_table_definition(prefix), social_table_definition(prefix)]
+    return [
+        forum_table_definition(prefix),
+        notifications_table_definition(prefix),
+        social_table_definition(prefix),
+        chat_table_definition(prefix),
+    ]
 
 
 def create_tables(client, prefix: str, wait: bool = True) -> list[str]:

@@ -151,6 +151,42 @@ delivery_subscriptions = sa.Table(
     sa.PrimaryKeyConstraint("topic", "connection_id"),
 )
 
+# -- chat (adapters/sql/chat.py) -----------------------------------------------------------------
+
+chat_rooms = sa.Table(
+    "chat_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("display_name", sa.String(100), nullable=False),
+    sa.Column("created_by", Id, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id"),
+)
+
+# Members of a room are a range of the primary key; the rooms of a user, of the second index.
+chat_members = sa.Table(
+    "chat_members",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("joined_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "user_id"),
+    sa.Index(None, "user_id", "room_id"),
+)
+
+# A comment's position is (created_at, tiebreak): the primary key keeps it unique in its room and
+# makes every history read a range of it.
+chat_comments = sa.Table(
+    "chat_comments",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("tiebreak", sa.Integer, nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "created_at", "tiebreak"),
+)
+
 # -- grants (a simplified AlgoREA schema, DESIGN.md §2.1) -----------------------------------------
 
 # groups_groups in AlgoREA: the child (a user's own group, a team, a class) is a member of the parent.
@@ -209,6 +245,7 @@ validated_items = sa.Table(
 
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
 DELIVERY_TABLES = (notifications, delivery_subscriptions)
+CHAT_TABLES = (chat_rooms, chat_members, chat_comments)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
 
 # Each context's own module adds its tables to `metadata`; imported here (last, once `metadata` is

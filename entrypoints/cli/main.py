@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-from entrypoints.cli import seed_social
+from entrypoints.cli import seed_chat, seed_social
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -287,9 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
 
-    seed = sub.add_parser("seed", help="demo data for one context")
+    seed = sub.add_parser("seed", help="demo data for one context, on the configured profile")
     seed_sub = seed.add_subparsers(dest="seed_context", required=True)
     seed_social.register(seed_sub)
+    seed_chat.add_parser(seed_sub)
     return parser
 
 
