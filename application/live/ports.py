@@ -1,0 +1,94 @@
+"""The live-questions store (one port for its few item kinds) and its unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from application.shared import Publication
+from domain.live.questions import Attempt, Question
+from domain.live.rooms import Room, RoomEvent
+from domain.shared import Conflict
+
+
+class RoomIdTaken(Conflict):
+    code = "room_id_taken"
+
+    def __init__(self, room_id: str):
+        super().__init__("a room with this id exists", {"room_id": [f"{room_id!r} is taken"]})
+
+
+class ConcurrentChange(Exception):
+    """The room changed between read and write (DynamoDB's condition on its `seq`): try again."""
+
+
+@dataclass(frozen=True)
+class Pick:
+    room_id: str
+    question_id: str
+    picked_at: datetime
+    deadline: datetime | None = None
+
+
+class LiveRepository(Protocol):
+    # rooms
+    def add_room(self, room: Room) -> None:
+        """Raises RoomIdTaken when the id is in use."""
+
+    def get_room(self, room_id: str) -> Room | None: ...
+
+    def list_rooms(self, after: str | None, limit: int) -> list[Room]:
+        """Rooms by id, after the given one."""
+
+    def save_room(self, room: Room, expected_seq: int, events: list[RoomEvent]) -> None:
+        """Store the room and append its new events, if its `seq` is still `expected_seq`
+        (else ConcurrentChange); `events` carry seq expected_seq+1 … room.seq."""
+
+    def events_after(self, room_id: str, seq: int, limit: int) -> list[RoomEvent]: ...
+
+    # questions
+    def add_question(self, question: Question) -> None: ...
+
+    def get_question(self, question_id: str) -> Question | None: ...
+
+    def questions_of(self, owner_id: int, after: tuple[datetime, str] | None, limit: int) -> list[Question]:
+        """An owner's questions, oldest first, after (created_at, id)."""
+
+    # picks
+    def add_pick(self, pick: Pick) -> None: ...
+
+    def picks(self, room_id: str) -> list[Pick]:
+        """A room's picks, oldest first."""
+
+    # attempts
+    def get_attempt(self, room_id: str, question_id: str, user_id: int) -> Attempt | None: ...
+
+    def put_attempt(self, attempt: Attempt, room: Room) -> None:
+        """Store (or replace) the attempt if the room is still as read (`room.seq`), else ConcurrentChange."""
+
+    def attempts(self, room_id: str, question_id: str) -> list[Attempt]:
+        """The attempts at one question in one room, by user id."""
+
+
+class LiveUnitOfWork(Protocol):
+    live: LiveRepository
+
+    def __enter__(self) -> LiveUnitOfWork: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def queue(self, publication: Publication) -> None: ...
+
+
+class Scheduler(Protocol):
+    """Runs a job at a time (in-process; lost on restart, which the lazy close on read covers)."""
+
+    def at(self, when: datetime, job) -> None: ...
+
+
+class NoScheduler:
+    def at(self, when: datetime, job) -> None:
+        """Deadlines are then only applied lazily, on the next read or write of the room."""
