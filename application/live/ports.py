@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from application.shared import Publication
-from domain.live.questions import Attempt, Question
+from domain.live.questions import Answer, Attempt, Option, Question
 from domain.live.rooms import Room, RoomEvent
 from domain.shared import Conflict
 
@@ -92,3 +92,24 @@ class Scheduler(Protocol):
 class NoScheduler:
     def at(self, when: datetime, job) -> None:
         """Deadlines are then only applied lazily, on the next read or write of the room."""
+
+
+# -- the stored shapes of options and answers, the same in every store ------------------------------
+
+
+def options_to_plain(options: tuple[Option, ...]) -> list[dict[str, object]]:
+    return [{"text": o.text, "is_correct": o.is_correct, "post_text": o.post_text} for o in options]
+
+
+def options_from_plain(plain: list[dict[str, object]]) -> tuple[Option, ...]:
+    return tuple(Option(str(o["text"]), bool(o["is_correct"]), str(o.get("post_text") or "")) for o in plain)
+
+
+def answer_to_plain(answer: Answer) -> dict[str, object]:
+    return {"text": answer.text} if answer.text is not None else {"choices": sorted(answer.choices)}
+
+
+def answer_from_plain(plain: dict[str, object]) -> Answer:
+    if "text" in plain:
+        return Answer(text=str(plain["text"]))
+    return Answer(choices=frozenset(int(i) for i in plain["choices"]))  # type: ignore[union-attr]
