@@ -31,6 +31,7 @@ def live_uow_factory(request, backend, notifier):
         engine = fresh_database(request, backend).engine
         return lambda read_only=False: SqlLiveUnitOfWork(engine, notifier, read_only)
     from adapters.dynamodb.live_questions import DynamoDbLive, DynamoDbLiveUnitOfWork
+
     from tests.support.dynamodb import fresh_forum
 
     forum = fresh_forum(request)  # every table, under a prefix of its own
@@ -178,12 +179,10 @@ def test_a_stale_room_is_refused_by_the_store(deps, clock):
         uow.live.save_room(picked, 0, [event])
         uow.live.add_pick(Pick("r", "q", clock.now()))
         uow.commit()
-    with deps.uow() as uow:
-        with pytest.raises(ConcurrentChange):
-            uow.live.save_room(picked, 0, [event])
-    with deps.uow() as uow:
-        with pytest.raises(ConcurrentChange):
-            uow.live.put_attempt(Attempt("r", "q", 2, Answer(text="x"), clock.now()), room)
+    with deps.uow() as uow, pytest.raises(ConcurrentChange):
+        uow.live.save_room(picked, 0, [event])
+    with deps.uow() as uow, pytest.raises(ConcurrentChange):
+        uow.live.put_attempt(Attempt("r", "q", 2, Answer(text="x"), clock.now()), room)
     with deps.reader() as uow:
         assert uow.live.get_room("r").seq == 1 and [p.question_id for p in uow.live.picks("r")] == ["q"]
         assert uow.live.attempts("r", "q") == []
