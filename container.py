@@ -28,6 +28,7 @@ from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
+from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
@@ -37,13 +38,61 @@ from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
+from adapters.sql.live_questions import SqlLiveUnitOfWork
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.live.deps import LiveDeps
 from application.shared import SystemClock
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
+
+
+def _dynamodb_live(forum: DynamoDbForum, settings: Mapping[str, str]):
+    """The live-questions table on the forum's client (one boto3 client per process)."""
+    from adapters.dynamodb.live_questions import DynamoDbLive
+
+    return DynamoDbLive(forum.client, f"{DynamoDbSettings.from_settings(settings).table_prefix}{DynamoDbLive.NAME}")
+
+
+def _dynamodb_live_uow(table, notifier):
+    from adapters.dynamodb.live_questions import DynamoDbLiveUnitOfWork
+
+    return DynamoDbLiveUnitOfWork(table, notifier)
+
+
+class LiveContainer(containers.DeclarativeContainer):
+    """The live-questions context: its store by profile, its deadline timer, its use cases' deps."""
+
+    config = providers.Configuration()
+    clock = providers.Dependency()
+    notifier = providers.Dependency()
+    sql_engine = providers.Dependency()
+    dynamodb_forum = providers.Dependency()
+
+    state = providers.Singleton(MemoryLiveState)
+    dynamodb = providers.Singleton(_dynamodb_live, dynamodb_forum, config)
+    uow = providers.Selector(
+        config.profile,
+        memory=providers.Factory(MemoryLiveUnitOfWork, state=state, notifier=notifier),
+        embedded=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
+        postgres=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
+        algorea=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
+        aws=providers.Factory(_dynamodb_live_uow, dynamodb, notifier),
+    )
+    read_uow = providers.Selector(
+        config.profile,
+        memory=uow,
+        embedded=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        postgres=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        algorea=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        aws=uow,
+    )
+    scheduler = providers.Singleton(TimerScheduler, clock)
+    deps = providers.Singleton(
+        LiveDeps, uow=uow.provider, clock=clock, scheduler=scheduler, read_uow=read_uow.provider
+    )
 
 DEFAULTS: dict[str, str] = {
     "profile": "embedded",
@@ -269,6 +318,11 @@ class Container(containers.DeclarativeContainer):
         subscriptions=subscription_store,
         notifications=notification_store,
         notifier=notifier,
+    )
+
+    live = providers.Container(
+        LiveContainer, config=config, clock=clock, notifier=notifier, sql_engine=sql_engine,
+        dynamodb_forum=dynamodb_forum,
     )
 
     configured_authenticator = providers.Selector(

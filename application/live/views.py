@@ -38,7 +38,7 @@ def room_view(room: Room, now: datetime) -> dict[str, Any]:
         "question_id": room.question_id,
         "deadline": _time(room.deadline) if room.state_at(now) is RoomState.QUESTION_OPENED else None,
         "created_at": _time(room.created_at),
-        "cursor": Cursor(room.seq).encode(),
+        "events_cursor": Cursor(room.seq).encode(),
     }
 
 
