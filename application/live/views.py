@@ -88,7 +88,7 @@ def result_view(result: Result) -> dict[str, Any]:
 
 
 def counts_view(question: Question, counts: list[int], attempts: int) -> dict[str, Any]:
-    return {"question_id": question.id, "type": str(question.type), "attempts": attempts, "counts": counts}
+    return {"question_id": question.id, "question_type": str(question.type), "attempts": attempts, "counts": counts}
 
 
 def event_view(event: RoomEvent, question: Question | None) -> dict[str, Any]:

@@ -316,7 +316,7 @@ class LiveResult(Out):
 
 class LiveCounts(Out):
     question_id = fields.String(required=True)
-    type = fields.String(required=True)
+    question_type = fields.String(required=True)
     attempts = fields.Integer(required=True)
     counts = fields.List(fields.Integer(), required=True, metadata={"description": "attempts marking each option"})
 

@@ -44,6 +44,7 @@ def forum_socket(
     forum: ForumDeps = Provide["forum"],
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
+    live: Any = Provide["live.deps"],
 ):
     wire = write_whole_frames(ws)
     try:
@@ -57,7 +58,7 @@ def forum_socket(
     conn = Connection(ws)
     conn.actor = actor
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
-    session = Session(conn, forum, hub)
+    session = Session(conn, forum, hub, live=live)
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     WS_OPEN.inc()

@@ -21,6 +21,7 @@ from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
+from entrypoints.ws import live_room
 from entrypoints.ws.connection import SUBSCRIPTION_LEASE_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
@@ -61,6 +62,7 @@ class Session:
     hub: Any
     subscribes: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
     refusals: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
+    live: Any = None  # the live-questions use cases' deps (the `live.room` topic)
 
 
 class Refused(Exception):
@@ -86,6 +88,9 @@ def handle_ping(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
+    if frame.get("topic") == live_room.TOPIC:  # the live-questions topic (entrypoints/ws/live_room.py)
+        live_room.unsubscribe(session, frame, BadFrame)
+        return
     key = _thread_key(frame)
     removed = session.conn.remove(thread_topic(key))
     session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
@@ -99,6 +104,11 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
             conn.close(CLOSE_FLOODING, "too many subscribe frames")
             return
         raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
+    if frame.get("topic") == live_room.TOPIC:  # the live-questions topic (entrypoints/ws/live_room.py)
+        if len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+        live_room.subscribe(session, frame, _since(frame), _record, _forget, BadFrame)
+        return
     key = _thread_key(frame)
     since = _since(frame)
     topic = thread_topic(key)
