@@ -43,7 +43,7 @@ class LiveRepository(Protocol):
 
     def save_room(self, room: Room, expected_seq: int, events: list[RoomEvent]) -> None:
         """Store the room and append its new events, if its `seq` is still `expected_seq`
-        (else ConcurrentChange); `events` carry seq expected_seq+1 … room.seq."""
+        (else ConcurrentChange, raised here or by the unit's commit); `events` carry seq expected_seq+1 … room.seq."""
 
     def events_after(self, room_id: str, seq: int, limit: int) -> list[RoomEvent]: ...
 
@@ -65,7 +65,8 @@ class LiveRepository(Protocol):
     def get_attempt(self, room_id: str, question_id: str, user_id: int) -> Attempt | None: ...
 
     def put_attempt(self, attempt: Attempt, room: Room) -> None:
-        """Store (or replace) the attempt if the room is still as read (`room.seq`), else ConcurrentChange."""
+        """Store (or replace) the attempt if the room is still as read (`room.seq`), else
+        ConcurrentChange (here or at commit)."""
 
     def attempts(self, room_id: str, question_id: str) -> list[Attempt]:
         """The attempts at one question in one room, by user id."""

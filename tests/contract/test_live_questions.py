@@ -31,7 +31,6 @@ def live_uow_factory(request, backend, notifier):
         engine = fresh_database(request, backend).engine
         return lambda read_only=False: SqlLiveUnitOfWork(engine, notifier, read_only)
     from adapters.dynamodb.live_questions import DynamoDbLive, DynamoDbLiveUnitOfWork
-
     from tests.support.dynamodb import fresh_forum
 
     forum = fresh_forum(request)  # every table, under a prefix of its own
@@ -179,10 +178,13 @@ def test_a_stale_room_is_refused_by_the_store(deps, clock):
         uow.live.save_room(picked, 0, [event])
         uow.live.add_pick(Pick("r", "q", clock.now()))
         uow.commit()
-    with deps.uow() as uow, pytest.raises(ConcurrentChange):
+    # Refused at the call (memory, SQL) or at the commit (DynamoDB's conditions): never stored.
+    with pytest.raises(ConcurrentChange), deps.uow() as uow:
         uow.live.save_room(picked, 0, [event])
-    with deps.uow() as uow, pytest.raises(ConcurrentChange):
+        uow.commit()
+    with pytest.raises(ConcurrentChange), deps.uow() as uow:
         uow.live.put_attempt(Attempt("r", "q", 2, Answer(text="x"), clock.now()), room)
+        uow.commit()
     with deps.reader() as uow:
         assert uow.live.get_room("r").seq == 1 and [p.question_id for p in uow.live.picks("r")] == ["q"]
         assert uow.live.attempts("r", "q") == []
