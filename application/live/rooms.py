@@ -16,7 +16,7 @@ from application.live.deps import LiveDeps
 from application.live.ports import ConcurrentChange, LiveUnitOfWork, Pick
 from application.live.questions import MAX_PAGE, require_user
 from application.shared import Actor, BackendUnavailable
-from domain.live.questions import option_counts, result_of
+from domain.live.questions import Question, option_counts, result_of
 from domain.live.rooms import Room, RoomEvent, RoomEventType, RoomState, new_room
 from domain.shared import NotFound
 
@@ -66,10 +66,14 @@ def settle(deps: LiveDeps, uow: LiveUnitOfWork, room: Room) -> Room:
     return closed
 
 
-def apply(uow: LiveUnitOfWork, before: Room, after: Room, events: list[RoomEvent]) -> None:
-    """Store the room's change and queue what everyone (and each participant) hears."""
+def apply(
+    uow: LiveUnitOfWork, before: Room, after: Room, events: list[RoomEvent], question: Question | None = None
+) -> None:
+    """Store the room's change and queue what everyone (and each participant) hears; `question` is
+    the room's current one when the caller has read it already."""
     uow.live.save_room(after, before.seq, events)
-    question = uow.live.get_question(after.question_id) if after.question_id else None
+    if question is None and after.question_id:
+        question = uow.live.get_question(after.question_id)
     for event in events:
         shown = question if event.question_id == after.question_id else None
         uow.queue(views.publication(after.id, views.AUDIENCE_ALL, views.event_view(event, shown)))
@@ -96,7 +100,7 @@ def pick_question(
             asked = any(p.question_id == question_id for p in uow.live.picks(room.id))
             picked, event = room.pick(user, question_id, deps.now(), asked, time_limit)
             uow.live.add_pick(Pick(room.id, question_id, event.at, picked.deadline))
-            apply(uow, room, picked, [event])
+            apply(uow, room, picked, [event], question)
             uow.commit()
             return picked
 
