@@ -263,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+    seed = sub.add_parser("seed", help="demo data for a context")
+    seed_sub = seed.add_subparsers(dest="seed_command", required=True)
+    from entrypoints.cli import seed_live
+
+    seed_live.add_parser(seed_sub)
     return parser
 
 
