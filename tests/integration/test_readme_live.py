@@ -13,17 +13,13 @@ import urllib.request
 
 import pytest
 
-from tests.integration.test_readme import (  # noqa: F401  (readme_server is a fixture)
-    commands_with_expectations,
-    matches,
-    readme_server,
-    run_shell,
-    section,
-    sh_blocks,
-)
+from tests.integration import test_readme
+from tests.integration.test_readme import commands_with_expectations, matches, run_shell, section, sh_blocks
 from tests.support.live_server import ROOT
 
 pytestmark = pytest.mark.integration
+# The README section's server: the one tests/integration/test_readme.py starts (embedded, JWT).
+server_for_readme = test_readme.readme_server
 STEP = "@@readme-step@@"
 
 
@@ -31,8 +27,8 @@ def _blocks(port: int) -> list[str]:
     return [b.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for b in sh_blocks(section("Live questions"))]
 
 
-def test_the_classroom_walkthrough_answers_as_documented(readme_server):
-    server, env = readme_server
+def test_the_classroom_walkthrough_answers_as_documented(server_for_readme):
+    server, env = server_for_readme
     blocks = _blocks(server.port)
     walkthrough, watcher = blocks[:-1], blocks[-1]
     assert "live.room" in watcher
@@ -81,8 +77,8 @@ def _call(port: int, method: str, path: str, token: str, body=None):
         return json.loads(response.read())
 
 
-def test_the_websocket_client_hears_the_pick_and_then_its_own_result(readme_server):
-    server, env = readme_server
+def test_the_websocket_client_hears_the_pick_and_then_its_own_result(server_for_readme):
+    server, env = server_for_readme
     port = server.port
     teacher = run_shell("./scripts/token --user 1", env).strip()
     ana = run_shell("./scripts/token --user 2", env).strip()
