@@ -40,8 +40,12 @@ class ApiGatewayNotifier:
     def publish(self, publications: list[Publication]) -> None:
         for publication in publications:
             data = publication.frame().encode()
+            # A frame meant for one user (a live room's attempts for its owner, a participant's own
+            # result) goes to that user's connections only.
+            audience = publication.payload.get("audience", "all")
             for subscription in self._subscriptions.of_topic(publication.topic, self._now()):
-                self._post(subscription.topic, subscription.connection_id, data)
+                if audience == "all" or audience == str(subscription.user_id):
+                    self._post(subscription.topic, subscription.connection_id, data)
 
     def _post(self, topic: str, connection_id: str, data: bytes) -> None:
         try:

@@ -47,11 +47,11 @@ def submit_attempt(
             attempt = Attempt(room.id, current, user, answer, deps.now())
             uow.live.put_attempt(attempt, room)
             kind = "attempt_changed" if earlier is not None else "attempt_submitted"
-            uow.queue(views.publication(room.id, views.AUDIENCE_OWNER, {"type": kind, **views.attempt_view(attempt)}))
+            uow.queue(views.publication(room.id, str(room.owner_id), {"type": kind, **views.attempt_view(attempt)}))
             # Read before the write lands (DynamoDB buffers its writes until commit): counted with this one.
             attempts = [a for a in uow.live.attempts(room.id, current) if a.user_id != user] + [attempt]
             counts = views.counts_view(question, option_counts(question, attempts), len(attempts))
-            uow.queue(views.publication(room.id, views.AUDIENCE_OWNER, {"type": "option_counts", **counts}))
+            uow.queue(views.publication(room.id, str(room.owner_id), {"type": "option_counts", **counts}))
             uow.commit()
             return Submitted(attempt, earlier is not None)
 

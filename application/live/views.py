@@ -18,7 +18,6 @@ from domain.shared import Cursor, rfc3339
 
 TOPIC_FAMILY = "live.room"
 AUDIENCE_ALL = "all"
-AUDIENCE_OWNER = "owner"
 
 
 def room_topic(room_id: str) -> str:
@@ -109,17 +108,14 @@ def event_view(event: RoomEvent, question: Question | None) -> dict[str, Any]:
 
 
 def publication(room_id: str, audience: str, event: dict[str, Any]) -> Publication:
-    """`audience`: everyone in the room, its owner, or one user (their id): the websocket topic
-    forwards a frame only to the subscribers it is meant for."""
+    """`audience`: everyone in the room ("all"), or one user's id (the owner's for attempts and
+    counts, a participant's for their result): every fan-out (the websocket topic, API Gateway)
+    delivers a frame only to the connections of the user it is meant for."""
     return Publication(
         room_topic(room_id), {"topic": TOPIC_FAMILY, "room_id": room_id, "audience": audience, "event": event}
     )
 
 
-def is_for(payload: dict[str, Any], user_id: int | None, owner_id: int) -> bool:
+def is_for(payload: dict[str, Any], user_id: int | None) -> bool:
     audience = payload.get("audience", AUDIENCE_ALL)
-    if audience == AUDIENCE_ALL:
-        return True
-    if audience == AUDIENCE_OWNER:
-        return user_id is not None and user_id == owner_id
-    return user_id is not None and audience == str(user_id)
+    return audience == AUDIENCE_ALL or (user_id is not None and audience == str(user_id))

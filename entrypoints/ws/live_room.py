@@ -44,7 +44,7 @@ class LiveRoomSubscription(Subscription):
 
     def on_publication(self, publication: Publication) -> None:
         payload = publication.payload
-        if "event" in payload and not views.is_for(payload, self.conn.actor.user_id, self.owner_id):
+        if "event" in payload and not views.is_for(payload, self.conn.actor.user_id):
             return
         super().on_publication(publication)
 

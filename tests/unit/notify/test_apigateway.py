@@ -89,3 +89,19 @@ def test_the_container_wires_it_for_fanout_apigateway():
     notifier = container.notifier()
     assert isinstance(notifier, ApiGatewayNotifier)
     assert notifier._subscriptions is container.subscription_store()
+
+
+def test_a_frame_for_one_user_goes_to_that_users_connections_only(client):
+    """A live room's per-user frames (the owner's attempts, a participant's result)."""
+    room = "live.room.maths"
+    store = MemorySubscriptionStore()
+    for cid, user in (("teacher", 1), ("ana", 2), ("ben", 3)):
+        store.put(LiveSubscription(room, cid, user, NOW + timedelta(hours=2)))
+    result = Publication(room, {"topic": "live.room", "audience": "2", "event": {"type": "result"}})
+    everyone = Publication(room, {"topic": "live.room", "audience": "all", "event": {"type": "room_closed"}})
+    with Stubber(client) as stub:
+        stub.add_response("post_to_connection", {}, {"ConnectionId": "ana", "Data": result.frame().encode()})
+        for cid in ("teacher", "ana", "ben"):
+            stub.add_response("post_to_connection", {}, {"ConnectionId": cid, "Data": everyone.frame().encode()})
+        ApiGatewayNotifier(client, store, lambda: NOW).publish([result, everyone])
+        stub.assert_no_pending_responses()
