@@ -209,3 +209,23 @@ def events_after(deps: LiveDeps, room_id: str, seq: int, page: int = 500) -> lis
                 break
             seq = batch[-1].seq
     return pages
+
+
+def resume_deadlines(deps: LiveDeps, page: int = 100) -> int:
+    """At start: a question whose deadline passed while no process was up is closed (and pushed) now,
+    and the timers of the ones still running are set again. Returns how many rooms it looked at."""
+    after, seen = None, 0
+    while True:
+        with deps.reader() as uow:
+            batch = uow.live.list_rooms(after, page)
+        for room in batch:
+            if room.deadline is None or room.state is not RoomState.QUESTION_OPENED:
+                continue
+            if room.overdue(deps.now()):
+                close_when_due(deps, room.id)
+            else:
+                deps.scheduler.at(room.deadline, lambda room_id=room.id: close_when_due(deps, room_id))
+        seen += len(batch)
+        if len(batch) < page:
+            return seen
+        after = batch[-1].id

@@ -6,6 +6,8 @@ the envelope of DESIGN.md §4.1 (a webargs 422 would not).
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
 
 from dependency_injector.wiring import Provide, inject
@@ -22,6 +24,22 @@ from entrypoints.http.live import schemas
 
 bp = Blueprint("live", __name__, url_prefix="/live", description="Live classroom questions")
 bp.before_request(authenticate_request)
+log = logging.getLogger(__name__)
+
+
+@bp.record_once
+def _resume_deadlines(state) -> None:
+    """Timers do not survive a restart: set them again (and close the overdue questions) in the
+    background, so a store that is slow or down never holds up the start."""
+    deps = state.app.container.live.deps()
+
+    def resume() -> None:
+        try:
+            rooms.resume_deadlines(deps)
+        except Exception:
+            log.warning("could not resume the live questions' deadlines; they close on their next read", exc_info=True)
+
+    threading.Thread(target=resume, name="parley-live-deadlines", daemon=True).start()
 ROOM = "/rooms/<room_id>"
 DEPS = "live.deps"
 

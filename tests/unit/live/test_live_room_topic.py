@@ -147,3 +147,32 @@ def test_the_timer_runs_its_job_once_after_the_delay():
     start = time.monotonic()
     TimerScheduler(SystemClock()).at(datetime.now(UTC) + timedelta(milliseconds=100), ran.set)
     assert ran.wait(3) and time.monotonic() - start >= 0.1
+
+
+def test_after_a_restart_overdue_questions_close_and_running_timers_are_set_again():
+    hub = InProcessNotifier()
+    hub.keep_history = True
+    state = MemoryLiveState()
+    clock = FakeClock()
+
+    class Recorder:
+        def __init__(self):
+            self.jobs = []
+
+        def at(self, when, job):
+            self.jobs.append((when, job))
+
+    scheduler = Recorder()
+    deps = LiveDeps(lambda: MemoryLiveUnitOfWork(state, hub), clock, scheduler=scheduler)
+    question = questions.create_question(deps, TEACHER, "Why?", [])
+    other = questions.create_question(deps, TEACHER, "How?", [])
+    for room_id, q, seconds in (("late", question, 10), ("running", other, 600)):
+        rooms.create_room(deps, TEACHER, room_id, None)
+        rooms.pick_question(deps, TEACHER, room_id, q.id, timedelta(seconds=seconds))
+    scheduler.jobs.clear()  # the process that set those timers is gone
+    clock.advance(seconds=60)
+    assert rooms.resume_deadlines(deps) == 2
+    assert state.rooms["late"].state.value == "question_closed"
+    assert [when for when, _ in scheduler.jobs] == [state.rooms["running"].deadline]
+    closes = [p for p in hub.published if p.payload.get("event", {}).get("type") == "question_closed"]
+    assert [p.topic for p in closes] == ["live.room.late"]
