@@ -260,7 +260,8 @@ OPERATIONS: dict[str, Op] = {
         "Prometheus metrics", None, errors=(), tag="operations", public=True, content_type="text/plain"
     ),
     "__flask_sock.forum_socket": Op(
-        "Websocket for live thread events (upgrade only)", None, errors=(400, 426), tag="live", public=True,
+        "Websocket for live thread events and live-question rooms (upgrade only)", None,
+        errors=(400, 426), tag="live", public=True,
         description="Open with a websocket client: the JWT comes as `?token=` or in a first `auth` frame. "
         "A plain HTTP request, without the upgrade, is answered 400.",
     ),
