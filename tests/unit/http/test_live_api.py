@@ -164,3 +164,30 @@ def test_a_time_limit_closes_the_question_on_the_next_request(client, room, cloc
     assert_error(client.put(f"/live/rooms/{room}/attempt", json={"answer": "late"}, headers=as_user(BEN)), 409)
     state = client.get(f"/live/rooms/{room}", headers=as_user(ANA)).get_json()
     assert state["room"]["state"] == "question_closed" and state["my_result"]["answer"] == "because"
+
+
+def test_responses_match_the_openapi_document(client, room):
+    from tests.unit.http.test_openapi import assert_conforms
+
+    spec = client.get("/openapi.json").get_json()
+    question = make_question(client)
+    teacher, ana = as_user(TEACHER), as_user(ANA)
+    rule = "/live/rooms/{room_id}"
+    calls = [
+        ("/live/rooms", "get", lambda: client.get("/live/rooms", headers=ana)),
+        ("/live/questions", "get", lambda: client.get("/live/questions", headers=teacher)),
+        (rule + "/pick", "post", lambda: client.post(f"/live/rooms/{room}/pick",
+                                                     json={"question_id": question["question_id"]}, headers=teacher)),
+        (rule + "/attempt", "put", lambda: client.put(f"/live/rooms/{room}/attempt", json={"answer": 1}, headers=ana)),
+        (rule + "/attempt", "put", lambda: client.put(f"/live/rooms/{room}/attempt", json={"answer": 9}, headers=ana)),
+        (rule, "get", lambda: client.get(f"/live/rooms/{room}", headers=teacher)),
+        (rule + "/attempts", "get", lambda: client.get(f"/live/rooms/{room}/attempts", headers=teacher)),
+        (rule + "/counts", "get", lambda: client.get(f"/live/rooms/{room}/counts", headers=teacher)),
+        (rule + "/close-question", "post", lambda: client.post(f"/live/rooms/{room}/close-question", headers=teacher)),
+        (rule, "get", lambda: client.get(f"/live/rooms/{room}", headers=ana)),
+        (rule + "/close", "post", lambda: client.post(f"/live/rooms/{room}/close", headers=ana)),
+        ("/live/questions/{question_id}", "get",
+         lambda: client.get(f"/live/questions/{question['question_id']}", headers=ana)),
+    ]
+    for path, method, call in calls:
+        assert_conforms(spec, path, method, call())
