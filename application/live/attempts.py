@@ -74,10 +74,11 @@ def current_attempts(deps: LiveDeps, actor: Actor, room_id: str) -> tuple[Questi
         return uow.live.get_question(room.question_id), uow.live.attempts(room.id, room.question_id)
 
 
-def current_counts(deps: LiveDeps, actor: Actor, room_id: str) -> dict | None:
+def current_counts(deps: LiveDeps, actor: Actor, room_id: str) -> dict:
+    """No question picked yet: no attempts and no counts (`question_id` null)."""
     question, attempts = current_attempts(deps, actor, room_id)
     if question is None:
-        return None
+        return {"question_id": None, "question_type": None, "attempts": 0, "counts": []}
     return views.counts_view(question, option_counts(question, attempts), len(attempts))
 
 

@@ -80,8 +80,8 @@ class LiveResult(Out):
 
 
 class LiveCounts(Out):
-    question_id = fields.String(required=True)
-    question_type = fields.String(required=True)
+    question_id = fields.String(required=True, allow_none=True, metadata={"description": "null: none picked yet"})
+    question_type = fields.String(required=True, allow_none=True)
     attempts = fields.Integer(required=True)
     counts = fields.List(fields.Integer(), required=True, metadata={"description": "attempts marking each option"})
 
@@ -142,7 +142,7 @@ def operations(Op, read: tuple[int, ...], write: tuple[int, ...], body: tuple[in
             "Owner: the attempts at the current question", LiveAttempt, many=True, errors=read + (404,)
         ),
         "live.option_counts": op(
-            "Owner: per-option counts for the current question (null: none picked)", LiveCounts, errors=read + (404,)
+            "Owner: per-option counts for the current question", LiveCounts, errors=read + (404,)
         ),
         "live.export_attempts": op(
             "Owner: every attempt in the room as CSV", None, errors=read + (404,), content_type="text/csv"

@@ -174,6 +174,7 @@ def test_responses_match_the_openapi_document(client, room):
     teacher, ana = as_user(TEACHER), as_user(ANA)
     rule = "/live/rooms/{room_id}"
     calls = [
+        (rule + "/counts", "get", lambda: client.get(f"/live/rooms/{room}/counts", headers=teacher)),  # none picked
         ("/live/rooms", "get", lambda: client.get("/live/rooms", headers=ana)),
         ("/live/questions", "get", lambda: client.get("/live/questions", headers=teacher)),
         (rule + "/pick", "post", lambda: client.post(f"/live/rooms/{room}/pick",
