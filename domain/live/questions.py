@@ -7,18 +7,29 @@ are refused: nobody could answer them right.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from domain.shared import InvalidValue
+from domain.shared import InvalidRequest, InvalidValue
 
 MAX_QUESTION_CHARS = 2000
 MAX_OPTION_CHARS = 500
 MAX_FEEDBACK_CHARS = 2000
 MAX_OPTIONS = 20
 MAX_ANSWER_CHARS = 2000
+# NUL and lone surrogates cannot be stored by SQL databases (PostgreSQL refuses them); no text needs them.
+UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+QUESTION_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def parse_question_id(raw: object, field_name: str = "question_id") -> str:
+    """Question ids are issued by the service (32 hex digits); anything unlike one names none."""
+    if not isinstance(raw, str) or not QUESTION_ID_PATTERN.fullmatch(raw):
+        raise InvalidRequest("invalid question id", {field_name: ["1..64 characters among A-Z a-z 0-9 _ -"]})
+    return raw
 
 
 class QuestionType(StrEnum):
@@ -61,6 +72,8 @@ def _text(value: object, name: str, limit: int, required: bool) -> str:
         raise InvalidValue("invalid question", {name: ["must not be blank"]})
     if len(value) > limit:
         raise InvalidValue("invalid question", {name: [f"at most {limit} characters"]})
+    if UNSTORABLE_CHARS.search(value):
+        raise InvalidValue("invalid question", {name: ["must not contain NUL or lone surrogates"]})
     return value
 
 
@@ -113,6 +126,8 @@ def parse_answer(question: Question, raw: object) -> Answer:
             raise _refuse("must not be blank")
         if len(raw) > MAX_ANSWER_CHARS:
             raise _refuse(f"at most {MAX_ANSWER_CHARS} characters")
+        if UNSTORABLE_CHARS.search(raw):
+            raise _refuse("must not contain NUL or lone surrogates")
         return Answer(text=raw)
     if kind is QuestionType.SINGLE_ANSWER:
         if isinstance(raw, list) and len(raw) == 1:

@@ -183,6 +183,9 @@ def new_room(room_id: object, name: object, owner_id: int | None, now: datetime)
         raise Forbidden("only users own rooms")
     if name is None:
         name = room_id
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_ROOM_NAME_CHARS:
-        raise InvalidValue("invalid room name", {"name": [f"1..{MAX_ROOM_NAME_CHARS} characters, not blank"]})
+    if (
+        not isinstance(name, str) or not name.strip() or len(name) > MAX_ROOM_NAME_CHARS
+        or re.search("[\x00\ud800-\udfff]", name)  # not storable in SQL, as for question texts
+    ):
+        raise InvalidValue("invalid room name", {"name": [f"1..{MAX_ROOM_NAME_CHARS} characters, not blank, no NUL"]})
     return Room(room_id, name, owner_id, now)

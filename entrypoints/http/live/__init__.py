@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 
 from application.live import attempts, questions, rooms, views
 from application.live.deps import LiveDeps
-from domain.live.questions import Option
+from domain.live.questions import Option, parse_question_id
 from domain.live.rooms import parse_room_id, parse_time_limit
 from domain.shared import InvalidCursor, KeysetCursor
 from entrypoints.http.common import authenticate_request, json_body, query_args, write_reply
@@ -77,7 +77,7 @@ def pick_question(room_id: str, live: LiveDeps = Provide[DEPS]):
     room_id = parse_room_id(room_id)
     body = json_body(schemas.PickBody())
     limit = parse_time_limit(body.get("time_limit_seconds"))
-    room = rooms.pick_question(live, g.actor, room_id, body["question_id"], limit)
+    room = rooms.pick_question(live, g.actor, room_id, parse_question_id(body["question_id"]), limit)
     return write_reply("updated", views.room_view(room, live.now()))
 
 
@@ -100,7 +100,8 @@ def close_room(room_id: str, live: LiveDeps = Provide[DEPS]):
 def submit_attempt(room_id: str, live: LiveDeps = Provide[DEPS]):
     room_id = parse_room_id(room_id)
     body = json_body(schemas.AttemptBody())
-    submitted = attempts.submit_attempt(live, g.actor, room_id, body["answer"], body.get("question_id"))
+    question_id = parse_question_id(body["question_id"]) if "question_id" in body else None
+    submitted = attempts.submit_attempt(live, g.actor, room_id, body["answer"], question_id)
     data = views.attempt_view(submitted.attempt)
     return write_reply("updated", data) if submitted.changed else write_reply("created", data, status=201)
 
@@ -154,7 +155,7 @@ def list_questions(live: LiveDeps = Provide[DEPS]):
 @bp.get("/questions/<question_id>")
 @inject
 def get_question(question_id: str, live: LiveDeps = Provide[DEPS]):
-    question = questions.get_own_question(live, g.actor, question_id)
+    question = questions.get_own_question(live, g.actor, parse_question_id(question_id))
     return jsonify(views.question_view(question, reveal=True))
 
 

@@ -192,3 +192,18 @@ def test_responses_match_the_openapi_document(client, room):
     ]
     for path, method, call in calls:
         assert_conforms(spec, path, method, call())
+
+
+def test_text_no_store_can_keep_and_ids_unlike_any_issued_are_refused(client, room):
+    for body in ({"text": "a\u0000b"}, {"text": "ok", "options": [{"text": "\ud800", "is_correct": True}]}):
+        assert_error(client.post("/live/questions", json=body, headers=as_user(TEACHER)), 422)
+    assert_error(client.post("/live/rooms", json={"room_id": "r2", "name": "x\u0000"}, headers=as_user(TEACHER)), 422)
+    assert_error(client.get("/live/questions/" + "x" * 65, headers=as_user(TEACHER)), 400)
+    assert_error(client.get("/live/questions/a%23b", headers=as_user(TEACHER)), 400)
+    assert_error(client.post(f"/live/rooms/{room}/pick", json={"question_id": "a#b"}, headers=as_user(TEACHER)), 400)
+    question = make_question(client, options=[], text="Why?")
+    client.post(f"/live/rooms/{room}/pick", json={"question_id": question["question_id"]}, headers=as_user(TEACHER))
+    assert_error(client.put(f"/live/rooms/{room}/attempt", json={"answer": "a\u0000"}, headers=as_user(ANA)), 422)
+    assert_error(client.put(f"/live/rooms/{room}/attempt", json={"answer": "a", "question_id": "?"},
+                            headers=as_user(ANA)), 400)
+    assert client.get(f"/live/rooms/{room}/attempts", headers=as_user(TEACHER)).get_json() == []
