@@ -1,13 +1,23 @@
-"""The one place that picks adapters from configuration (DESIGN.md §3).
+"""The one place that picks adapters from configuration (DESIGN.md §3; docs/architecture.md).
 
-Profiles: `memory` (tests), `embedded` (SQLite file), `postgres`, `algorea`, `aws`. Everything
-else asks this container for its collaborators, and tests override providers here.
+Profiles: `memory` (tests), `embedded` (SQLite file), `postgres`, `algorea`, `aws`. Three parts:
+
+- `CoreContainer`: what every context shares (configuration, clock, the SQL engine, the DynamoDB
+  client, the notifier and hub, live-delivery stores, authentication, health probes);
+- one sub-container per context (`ForumContainer`, ...), which gets the core as a
+  `providers.DependenciesContainer` and declares each of its ports once per storage backend with
+  `by_profile`;
+- `Container`, the application: the configuration, `core` and each context as `providers.Container`.
+
+Entrypoints inject `Provide["forum.deps"]`, `Provide["core.authenticator"]`; tests override a
+provider where it lives: `container.core.clock.override(...)`, `container.forum.grant_tables.override(...)`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -20,79 +30,38 @@ from adapters.auth.jwt import (
     JwtThreadTokenIssuer,
     thread_token_issuer_from_settings,
 )
-from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.base import DynamoDbTable
+from adapters.dynamodb.client import DynamoDbSettings, make_client
+from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
-from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.dynamodb.tables import notifications_table_name
+from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
-from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
-from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.live_questions import SqlLiveUnitOfWork
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
 from application.live.deps import LiveDeps
+from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.shared import SystemClock
+from entrypoints.metrics import MESSAGEBUS_HANDLER_FAILURES
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
-
-
-def _dynamodb_live(forum: DynamoDbForum, settings: Mapping[str, str]):
-    """The live-questions table on the forum's client (one boto3 client per process)."""
-    from adapters.dynamodb.live_questions import DynamoDbLive
-
-    return DynamoDbLive(forum.client, f"{DynamoDbSettings.from_settings(settings).table_prefix}{DynamoDbLive.NAME}")
-
-
-def _dynamodb_live_uow(table, notifier):
-    from adapters.dynamodb.live_questions import DynamoDbLiveUnitOfWork
-
-    return DynamoDbLiveUnitOfWork(table, notifier)
-
-
-class LiveContainer(containers.DeclarativeContainer):
-    """The live-questions context: its store by profile, its deadline timer, its use cases' deps."""
-
-    config = providers.Configuration()
-    clock = providers.Dependency()
-    notifier = providers.Dependency()
-    sql_engine = providers.Dependency()
-    dynamodb_forum = providers.Dependency()
-
-    state = providers.Singleton(MemoryLiveState)
-    dynamodb = providers.Singleton(_dynamodb_live, dynamodb_forum, config)
-    uow = providers.Selector(
-        config.profile,
-        memory=providers.Factory(MemoryLiveUnitOfWork, state=state, notifier=notifier),
-        embedded=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
-        postgres=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
-        algorea=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier),
-        aws=providers.Factory(_dynamodb_live_uow, dynamodb, notifier),
-    )
-    read_uow = providers.Selector(
-        config.profile,
-        memory=uow,
-        embedded=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        postgres=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        algorea=providers.Factory(SqlLiveUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        aws=uow,
-    )
-    scheduler = providers.Singleton(TimerScheduler, clock)
-    deps = providers.Singleton(
-        LiveDeps, uow=uow.provider, clock=clock, scheduler=scheduler, read_uow=read_uow.provider
-    )
 
 DEFAULTS: dict[str, str] = {
     "profile": "embedded",
@@ -112,6 +81,9 @@ REDIS_PROFILES = ("postgres", "algorea", "aws")
 
 
 AUTH_MODES = ("dev", "jwt")
+# Where message-bus handlers run: `background` (a worker, after the response; the default of the
+# server profiles) or `inline` (before the response; the memory profile's default, for tests).
+MESSAGEBUS_MODES = ("inline", "background")
 # Profiles that keep real data: the development header (anyone may claim any user) is refused there.
 DEV_AUTH_REFUSED = ("postgres", "algorea", "aws")
 
@@ -135,6 +107,9 @@ def resolve_settings(settings: Mapping[str, str]) -> dict[str, str]:
     # unless a JWT key is configured; every profile with real data authenticates with JWTs.
     has_jwt_key = any(resolved.get(k) for k in ("jwt_secret", "jwt_public_key_file", "jwt_jwks_file"))
     resolved.setdefault("auth", "dev" if resolved["profile"] == "memory" and not has_jwt_key else "jwt")
+    if resolved.get("messagebus", "inline") not in MESSAGEBUS_MODES:
+        modes = ", ".join(MESSAGEBUS_MODES)
+        raise ValueError(f"PARLEY_MESSAGEBUS must be one of {modes}, not {resolved['messagebus']!r}")
     if resolved["auth"] not in AUTH_MODES:
         raise ValueError(f"PARLEY_AUTH must be one of {', '.join(AUTH_MODES)}, not {resolved['auth']!r}")
     if resolved["auth"] == "dev" and resolved["profile"] in DEV_AUTH_REFUSED:
@@ -147,6 +122,42 @@ def resolve_settings(settings: Mapping[str, str]) -> dict[str, str]:
 
 class InsecureConfiguration(ValueError):
     """A setting that would let anyone in where real data lives; the app refuses to start."""
+
+
+# -- choosing an adapter by storage profile ---------------------------------------------------------
+
+# Which storage backend each profile keeps a port on; `algorea` (PostgreSQL beside DynamoDB) is the
+# one profile where each port says which of the two it uses.
+PROFILE_BACKENDS = {"memory": "memory", "embedded": "sql", "postgres": "sql", "aws": "dynamodb"}
+
+
+def by_profile(
+    profile: providers.Provider,
+    *,
+    memory: providers.Provider | None,
+    sql: providers.Provider | None,
+    dynamodb: providers.Provider | None,
+    algorea: providers.Provider | str | None,
+) -> providers.Selector:
+    """One port's adapter for the configured profile, each backend's adapter declared once.
+
+    `sql` serves `embedded` (SQLite) and `postgres`; `dynamodb` serves `aws`; `algorea` names the
+    backend that keeps this port there ("sql", that is PostgreSQL, or "dynamodb") or gives an adapter
+    of its own (the forum's outbox unit of work). None: the port has no adapter on that backend, and
+    asking for it under such a profile is an error.
+    """
+    backends = {"memory": memory, "sql": sql, "dynamodb": dynamodb}
+    chosen = {name: backends[backend] for name, backend in PROFILE_BACKENDS.items()}
+    chosen["algorea"] = backends[algorea] if isinstance(algorea, str) else algorea
+    return providers.Selector(profile, **{name: p for name, p in chosen.items() if p is not None})
+
+
+def dynamodb_table(table_class: type[DynamoDbTable], client: Any, settings: DynamoDbSettings) -> DynamoDbTable:
+    """A context's table on the process's one DynamoDB client, named with the configured prefix."""
+    return table_class(client, f"{settings.table_prefix}{table_class.NAME}")
+
+
+# -- the core's helpers -----------------------------------------------------------------------------
 
 
 def _authenticator(settings: Mapping[str, str], clock, configured, issuer):
@@ -202,39 +213,43 @@ def _sql_health(settings: Mapping[str, str], engine):
 DYNAMODB_PROFILES = ("algorea", "aws")
 
 
-def _dynamodb_health(settings: Mapping[str, str], forum):
-    return DynamoDbHealthCheck(forum()) if settings.get("profile") in DYNAMODB_PROFILES else None
+def _dynamodb_health(settings: Mapping[str, str], table):
+    return DynamoDbHealthCheck(table()) if settings.get("profile") in DYNAMODB_PROFILES else None
 
 
 def _token_minter(settings: Mapping[str, str], clock) -> DevTokenMinter:
     return DevTokenMinter(JwtSettings.from_settings(settings), clock)
 
 
-def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
+def _message_bus(settings: Mapping[str, str], container: Container) -> MessageBus:
+    """Every context's handlers on one bus. Each context's table reaches its dependencies lazily:
+    they hold units of work, which hold this bus."""
+    mode = settings.get("messagebus") or ("inline" if settings.get("profile") == "memory" else "background")
+    runner = InlineRunner() if mode == "inline" else BackgroundRunner()
+    handlers = merge_handlers(forum_handlers.handlers(container.forum.deps))
+    return MessageBus(handlers, runner, on_failure=_count_handler_failure)
+
+
+def _count_handler_failure(handler_name: str, event: object) -> None:
+    MESSAGEBUS_HANDLER_FAILURES.labels(handler=handler_name).inc()
+
+
+def _apigateway_notifier(settings: Mapping[str, str], subscriptions, clock) -> ApiGatewayNotifier:
     """API Gateway holds the sockets; the shared subscription store says which connections to post to."""
-    settings = container.config()
     region = DynamoDbSettings.from_settings(settings).region
     client = management_client(settings["apigateway_endpoint_url"], region)
-    return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
+    return ApiGatewayNotifier(client, subscriptions, clock.now)
 
 
-class Container(containers.DeclarativeContainer):
-    __self__ = providers.Self()
-    wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
+# -- the core ---------------------------------------------------------------------------------------
+
+
+class CoreContainer(containers.DeclarativeContainer):
+    """What every context shares; contexts reach it as their `core` (a DependenciesContainer)."""
 
     config = providers.Configuration()
 
     clock = providers.Singleton(SystemClock)
-    # `hub` fans events out to this process's websockets; `notifier` is where use cases publish
-    # after commit: straight to the hub, or through Redis so every process's hub receives them.
-    hub = providers.Singleton(InProcessNotifier)
-    notifier = providers.Selector(
-        config.fanout,
-        inprocess=hub,
-        redis=providers.Singleton(RedisNotifier, config.redis_url, config.redis_channel_prefix),
-        apigateway=providers.Singleton(_apigateway_notifier, __self__),
-    )
-    redis_relay = providers.Singleton(RedisRelay, config.redis_url, hub, config.redis_channel_prefix)
 
     # One engine (and pool) per process. The embedded profile creates and migrates its SQLite file
     # when the engine is first built (create_app does it at start); PostgreSQL is migrated by
@@ -245,86 +260,51 @@ class Container(containers.DeclarativeContainer):
         postgres=providers.Singleton(create_postgres_engine, config.database_url),
         algorea=providers.Singleton(create_postgres_engine, config.database_url),
     )
+    # One boto3 client per process (PARLEY_DYNAMODB_ENDPOINT_URL, _REGION, _TABLE_PREFIX); each
+    # context names its tables on it with `dynamodb_table`.
+    dynamodb_settings = providers.Singleton(DynamoDbSettings.from_settings, config)
+    dynamodb_client = providers.Singleton(make_client, dynamodb_settings)
 
-    grant_tables = providers.Singleton(GrantTables)
-    permissions = providers.Selector(
-        config.grants,
-        open=providers.Singleton(OpenPermissions, grant_tables),
-        # Parley's grant tables where the profile keeps them: SQL in the SQL profiles, memory in `memory`
-        # (filled by tests). PARLEY_GRANTS=sql asks for the SQL tables explicitly.
-        tables=providers.Selector(
-            config.profile,
-            memory=providers.Singleton(MemoryPermissions, grant_tables),
-            embedded=providers.Singleton(SqlPermissions, sql_engine),
-            postgres=providers.Singleton(SqlPermissions, sql_engine),
-            algorea=providers.Singleton(SqlPermissions, sql_engine),
-        ),
-        sql=providers.Singleton(SqlPermissions, sql_engine),
-        algorea_tokens=providers.Singleton(TokenOnlyPermissions),
-    )
-    thread_tokens = providers.Singleton(_thread_token_issuer, config, clock)
-
-    forum_state = providers.Singleton(MemoryForumState)
-    # One boto3 client per process (PARLEY_DYNAMODB_ENDPOINT_URL, _REGION, _TABLE_PREFIX).
-    dynamodb_forum = providers.Singleton(DynamoDbForum.from_settings, config)
-    forum_uow = providers.Selector(
-        config.profile,
-        memory=providers.Factory(MemoryForumUnitOfWork, state=forum_state, notifier=notifier),
-        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier),
-        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier),
-        # Status in PostgreSQL, events in DynamoDB through a transactional outbox (DESIGN.md §3.3).
-        algorea=providers.Factory(
-            AlgoreaForumUnitOfWork, engine=sql_engine, forum=dynamodb_forum, notifier=notifier
-        ),
-        aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier),
-    )
-    # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
-    # a thread do not queue behind each other and its writers (docs/performance.md).
-    forum_read_uow = providers.Selector(
-        config.profile,
-        memory=forum_uow,
-        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        algorea=forum_uow,
-        aws=forum_uow,
-    )
-    # Who watches which thread live, and followers' notifications: shared by every process of a
+    # -- live delivery (application/delivery): stores ------------------------------------------------
+    # Who watches which topic live, and followers' notifications: shared by every process of a
     # profile (a memory store would answer GET /forum/notifications from whichever process it hits).
-    subscription_store = providers.Selector(
+    # Subscription rows live in the forum table (THREADSUB#...), on a handle of its own.
+    delivery_table = providers.Singleton(dynamodb_table, DynamoDbForum, dynamodb_client, dynamodb_settings)
+    subscription_store = by_profile(
         config.profile,
         memory=providers.Singleton(MemorySubscriptionStore),
-        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine),
-        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine),
-        # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB.
-        algorea=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
-        aws=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
+        # The clock decides which rows a put purges as expired.
+        sql=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
+        dynamodb=providers.Singleton(DynamoDbSubscriptionStore, delivery_table),
+        algorea="dynamodb",  # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB
     )
-    notification_store = providers.Selector(
+    notification_store = by_profile(
         config.profile,
         memory=providers.Singleton(MemoryNotificationStore),
-        embedded=providers.Singleton(SqlNotificationStore, sql_engine),
-        postgres=providers.Singleton(SqlNotificationStore, sql_engine),
-        algorea=providers.Singleton(SqlNotificationStore, sql_engine),
-        aws=providers.Singleton(DynamoDbNotificationStore.from_settings, config, dynamodb_forum),
+        sql=providers.Singleton(SqlNotificationStore, sql_engine),
+        dynamodb=providers.Singleton(
+            DynamoDbNotificationStore,
+            dynamodb_client,
+            providers.Callable(notifications_table_name, dynamodb_settings.provided.table_prefix),
+        ),
+        algorea="sql",
     )
+    # -- end of live delivery -------------------------------------------------------------------------
 
-    forum = providers.Singleton(
-        ForumDeps,
-        uow=forum_uow.provider,
-        read_uow=forum_read_uow.provider,
-        permissions=permissions,
-        clock=clock,
-        thread_tokens=thread_tokens,
-        subscriptions=subscription_store,
-        notifications=notification_store,
-        notifier=notifier,
+    # `hub` fans events out to this process's websockets; `notifier` is where use cases publish
+    # after commit: straight to the hub, or through Redis so every process's hub receives them.
+    hub = providers.Singleton(InProcessNotifier)
+    notifier = providers.Selector(
+        config.fanout,
+        inprocess=hub,
+        redis=providers.Singleton(RedisNotifier, config.redis_url, config.redis_channel_prefix),
+        apigateway=providers.Singleton(_apigateway_notifier, config, subscription_store, clock),
     )
+    redis_relay = providers.Singleton(RedisRelay, config.redis_url, hub, config.redis_channel_prefix)
 
-    live = providers.Container(
-        LiveContainer, config=config, clock=clock, notifier=notifier, sql_engine=sql_engine,
-        dynamodb_forum=dynamodb_forum,
-    )
-
+    # Authentication. Thread tokens are credentials too: the authenticator verifies what the
+    # issuer signs, so both live here rather than in the forum's sub-container.
+    thread_tokens = providers.Singleton(_thread_token_issuer, config, clock)
     configured_authenticator = providers.Selector(
         config.auth,
         dev=providers.Singleton(DevHeaderAuthenticator),
@@ -336,11 +316,135 @@ class Container(containers.DeclarativeContainer):
     token_minter = providers.Singleton(_token_minter, config, clock)
 
     # What /readyz probes. Each item gives an application.shared.HealthCheck, or None when its
-    # backend is not configured in this profile. An adapter adds its own probe with
-    # `Container.health_checks.add_args(providers.Singleton(make_check, config, ...))`.
+    # backend is not configured in this profile. An adapter adds its own probe here, or with
+    # `Container.core.health_checks.add_args(providers.Singleton(make_check, Container.config, ...))`.
     health_checks = providers.List(
         providers.Singleton(_memory_health, config),
         providers.Singleton(_redis_health, config),
         providers.Singleton(_sql_health, config, sql_engine.provider),
-        providers.Singleton(_dynamodb_health, config, dynamodb_forum.provider),
+        providers.Singleton(_dynamodb_health, config, delivery_table.provider),
     )
+
+
+# -- one sub-container per context ------------------------------------------------------------------
+
+
+class ForumContainer(containers.DeclarativeContainer):
+    """Threads (DESIGN.md §2.1): `deps` is what every forum use case takes."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+    # The application's message bus: units of work hand it the events they recorded, after commit.
+    bus = providers.Dependency(instance_of=MessageBus)
+
+    state = providers.Singleton(MemoryForumState)
+    table = providers.Singleton(dynamodb_table, DynamoDbForum, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryForumUnitOfWork, state=state, notifier=core.notifier, bus=bus),
+        sql=providers.Factory(SqlForumUnitOfWork, engine=core.sql_engine, notifier=core.notifier, bus=bus),
+        dynamodb=providers.Factory(DynamoDbForumUnitOfWork, forum=table, notifier=core.notifier, bus=bus),
+        # Status in PostgreSQL, events in DynamoDB through a transactional outbox (DESIGN.md §3.3).
+        algorea=providers.Factory(
+            AlgoreaForumUnitOfWork, engine=core.sql_engine, forum=table, notifier=core.notifier, bus=bus
+        ),
+    )
+    # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
+    # a thread do not queue behind each other and its writers (docs/performance.md).
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlForumUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea=uow,
+    )
+
+    grant_tables = providers.Singleton(GrantTables)
+    sql_permissions = providers.Singleton(SqlPermissions, core.sql_engine)
+    permissions = providers.Selector(
+        config.grants,
+        open=providers.Singleton(OpenPermissions, grant_tables),
+        # Parley's grant tables where the profile keeps them: SQL in the SQL profiles, memory in `memory`
+        # (filled by tests). PARLEY_GRANTS=sql asks for the SQL tables explicitly.
+        tables=by_profile(
+            config.profile,
+            memory=providers.Singleton(MemoryPermissions, grant_tables),
+            sql=sql_permissions,
+            dynamodb=None,
+            algorea="sql",
+        ),
+        sql=sql_permissions,
+        algorea_tokens=providers.Singleton(TokenOnlyPermissions),
+    )
+
+    deps = providers.Singleton(
+        ForumDeps,
+        uow=uow.provider,
+        read_uow=read_uow.provider,
+        permissions=permissions,
+        clock=core.clock,
+        thread_tokens=core.thread_tokens,
+        subscriptions=core.subscription_store,
+        notifications=core.notification_store,
+        notifier=core.notifier,
+    )
+
+
+# -- the application --------------------------------------------------------------------------------
+
+
+def _dynamodb_live_table(client: Any, settings: DynamoDbSettings):
+    from adapters.dynamodb.live_questions import DynamoDbLive
+
+    return dynamodb_table(DynamoDbLive, client, settings)
+
+
+def _dynamodb_live_uow(table, notifier):
+    from adapters.dynamodb.live_questions import DynamoDbLiveUnitOfWork
+
+    return DynamoDbLiveUnitOfWork(table, notifier)
+
+
+class LiveContainer(containers.DeclarativeContainer):
+    """Live questions (issue 15): rooms, the question bank, attempts; `deps` for its use cases."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    state = providers.Singleton(MemoryLiveState)
+    table = providers.Singleton(_dynamodb_live_table, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryLiveUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(_dynamodb_live_uow, table, core.notifier),
+        algorea="sql",
+    )
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    # A question's deadline in this process; after a restart the lazy close and resume_deadlines cover it.
+    scheduler = providers.Singleton(TimerScheduler, core.clock)
+    deps = providers.Singleton(
+        LiveDeps, uow=uow.provider, clock=core.clock, scheduler=scheduler, read_uow=read_uow.provider
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """The application: the configuration, the core, and each context's sub-container."""
+
+    wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
+
+    __self__ = providers.Self()
+    config = providers.Configuration()
+
+    core = providers.Container(CoreContainer, config=config)
+    # Side effects after a commit (follower notifications, …): every context's handler table on one
+    # bus, which each context's units of work receive as `bus`.
+    message_bus = providers.Singleton(_message_bus, config, __self__)
+    forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
+    live = providers.Container(LiveContainer, config=config, core=core)

@@ -82,6 +82,11 @@ class Publication:
     payload: dict[str, Any]
     _frame: list[str] = field(default_factory=list, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # A topic value (application/delivery/topics.py) is published under its name.
+        if not isinstance(self.topic, str):
+            object.__setattr__(self, "topic", self.topic.name)
+
     def frame(self) -> str:
         if not self._frame:
             self._frame.append(json.dumps({"type": "event", **self.payload}, separators=(",", ":")))
@@ -97,6 +102,13 @@ class Notifier(Protocol):
     """Publishes to live subscribers; called only after the unit of work has committed."""
 
     def publish(self, publications: list[Publication]) -> None: ...
+
+
+class NullNotifier:
+    """Live delivery switched off: what a dependency bundle gets instead of no notifier at all."""
+
+    def publish(self, publications: list[Publication]) -> None:
+        pass
 
 
 class Unauthenticated(DomainError):

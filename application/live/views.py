@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from application.delivery.topics import Topic
+from application.delivery.topics import Topic, user_topic
 from application.shared import Publication
 from domain.live.questions import Answer, Attempt, OptionFeedback, Question, Result
 from domain.live.rooms import Room, RoomEvent, RoomEventType, RoomState
@@ -20,8 +20,12 @@ TOPIC_FAMILY = "live.room"
 AUDIENCE_ALL = "all"
 
 
+def room_topic_value(room_id: str) -> Topic:
+    return Topic("live", "room", (room_id,))
+
+
 def room_topic(room_id: str) -> str:
-    return Topic("live", "room", (room_id,)).name
+    return room_topic_value(room_id).name
 
 
 def _time(dt: datetime | None) -> str | None:
@@ -108,14 +112,8 @@ def event_view(event: RoomEvent, question: Question | None) -> dict[str, Any]:
 
 
 def publication(room_id: str, audience: str, event: dict[str, Any]) -> Publication:
-    """`audience`: everyone in the room ("all"), or one user's id (the owner's for attempts and
-    counts, a participant's for their result): every fan-out (the websocket topic, API Gateway)
-    delivers a frame only to the connections of the user it is meant for."""
-    return Publication(
-        room_topic(room_id), {"topic": TOPIC_FAMILY, "room_id": room_id, "audience": audience, "event": event}
-    )
-
-
-def is_for(payload: dict[str, Any], user_id: int | None) -> bool:
-    audience = payload.get("audience", AUDIENCE_ALL)
-    return audience == AUDIENCE_ALL or (user_id is not None and audience == str(user_id))
+    """`audience`: everyone in the room ("all": the room's topic), or one user's id (the owner's
+    for attempts and counts, a participant's for their result: that user's own topic, so no other
+    connection ever receives it)."""
+    topic = room_topic(room_id) if audience == AUDIENCE_ALL else user_topic(int(audience)).name
+    return Publication(topic, {"topic": TOPIC_FAMILY, "room_id": room_id, "event": event})

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import forum, openapi, ops
-from entrypoints.http import live as live_http
+from entrypoints.http import forum, live, openapi, ops
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
@@ -22,12 +21,12 @@ WS_PING_SECONDS = 25
 
 
 def _start_live_delivery(container: Container) -> None:
-    hub = container.hub()
+    hub = container.core.hub()
     if _count_published not in hub.observers:
         hub.observers.append(_count_published)
     if container.config.fanout() == "redis":
-        relay = container.redis_relay()
-        relay.on_tick = container.notifier().flush
+        relay = container.core.redis_relay()
+        relay.on_tick = container.core.notifier().flush
         relay.start()
 
 
@@ -42,25 +41,27 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     configure_logging(resolved.get("log_level") or "info")
     container.wire()
     # Built now so that a bad key or setting stops the start, not the first request.
-    container.authenticator()
-    container.thread_tokens()
+    container.core.authenticator()
+    container.core.thread_tokens()
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
-        container.sql_engine()
+        container.core.sql_engine()
 
     app = Flask("parley")
     app.request_class = BoundedRequest
     app.container = container
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    register_error_handlers(app)
     ops.install_request_hooks(app)
     app.before_request(refuse_nul_in_url)
     handshake.install(app)
-    app.register_blueprint(ops.bp)
+    # Each context's flask-smorest blueprint is registered with `api` (entrypoints/http/blueprint.py).
+    api = openapi.init_api(app)
+    register_error_handlers(app)
+    api.register_blueprint(ops.bp)
+    api.register_blueprint(forum.bp)
+    api.register_blueprint(live.bp)
     app.register_blueprint(openapi.bp)
-    app.register_blueprint(forum.bp)
-    app.register_blueprint(live_http.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

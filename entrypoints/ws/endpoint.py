@@ -14,13 +14,15 @@ from typing import Any
 from dependency_injector.wiring import Provide, inject
 from flask import request
 
-from application.forum.deps import ForumDeps
-from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
-from application.shared import Authenticator, Unauthenticated
+from application.delivery.subscriptions import SubscriptionStore
+from application.delivery.topics import user_topic
+from application.forum.topics import ACCESS_RECHECK_TOPIC
+from application.shared import Authenticator, Clock, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
+from entrypoints.ws.topics import TopicRegistry, registered_topics
 from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,10 @@ CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 @inject
 def forum_socket(
     ws,
-    forum: ForumDeps = Provide["forum"],
-    hub: Any = Provide["hub"],
-    authenticator: Authenticator = Provide["authenticator"],
-    live: Any = Provide["live.deps"],
+    hub: Any = Provide["core.hub"],
+    authenticator: Authenticator = Provide["core.authenticator"],
+    subscriptions: SubscriptionStore = Provide["core.subscription_store"],
+    clock: Clock = Provide["core.clock"],
 ):
     wire = write_whole_frames(ws)
     try:
@@ -58,7 +60,9 @@ def forum_socket(
     conn = Connection(ws)
     conn.actor = actor
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
-    session = Session(conn, forum, hub, live=live)
+    # Each socket's registry builds a family's spec when it first subscribes to it, from the
+    # container this app was wired to.
+    session = Session(conn, TopicRegistry(registered_topics()), hub, subscriptions, clock)
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     WS_OPEN.inc()
@@ -98,10 +102,11 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
     def forward(publication) -> None:
         # Only notifications; internal signals (a resync after a fan-out blip) are not for clients,
         # and missed notifications are in the store (GET /forum/notifications).
-        if "notification" in publication.payload:
+        # and a live room's frames for this user alone (the owner's attempts, a participant's result).
+        if "notification" in publication.payload or publication.payload.get("topic") == "live.room":
             conn.enqueue(publication.frame())
 
-    return hub.subscribe(user_topic(conn.actor.user_id), forward)
+    return hub.subscribe(user_topic(conn.actor.user_id).name, forward)
 
 
 def listen_for_access_rechecks(conn: Connection, hub: Any):
@@ -118,11 +123,11 @@ def listen_for_access_rechecks(conn: Connection, hub: Any):
 def serve(ws, session: Session) -> None:
     """Read frames until the client goes away, the credential expires (4401 at its exp) or the
     connection closes; re-check every subscription's access at least every RECHECK_SECONDS."""
-    conn, forum = session.conn, session.forum
+    conn, clock = session.conn, session.clock
     # The first re-check at a random point of the interval: sockets opened together (a server
     # restart) then do not all ask the grants at the same moment every 30 s.
     leased_at = time.monotonic()
-    recheck_at = forum.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
+    recheck_at = clock.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
     while not conn.closed:
         raw = ws.receive(timeout=_wait_seconds(session, recheck_at))
         if time.monotonic() - leased_at >= LEASE_RENEW_SECONDS:
@@ -134,9 +139,9 @@ def serve(ws, session: Session) -> None:
             return
         for sub in conn.drop_expired():
             conn.send({"type": "expired", "id": sub.id})
-        if forum.now() >= recheck_at:
+        if clock.now() >= recheck_at:
             # Rights also end without an event: the two weeks after a close run out, grants change.
-            recheck_at = forum.now() + timedelta(seconds=RECHECK_SECONDS)
+            recheck_at = clock.now() + timedelta(seconds=RECHECK_SECONDS)
             conn.recheck_access()
         if raw is None:
             continue
@@ -151,7 +156,7 @@ def serve(ws, session: Session) -> None:
 
 def _wait_seconds(session: Session, recheck_at: datetime) -> float:
     """Until the next thing due: the idle check, the periodic re-check, or the credential's exp."""
-    now = session.forum.now()
+    now = session.clock.now()
     due = [IDLE_CHECK_SECONDS, (recheck_at - now).total_seconds()]
     expires_at = session.conn.actor.expires_at
     if expires_at is not None:
@@ -161,7 +166,7 @@ def _wait_seconds(session: Session, recheck_at: datetime) -> float:
 
 def _credential_expired(session: Session) -> bool:
     expires_at = session.conn.actor.expires_at
-    return expires_at is not None and expires_at <= session.forum.now()
+    return expires_at is not None and expires_at <= session.clock.now()
 
 
 def _parse(raw: Any) -> dict[str, Any]:

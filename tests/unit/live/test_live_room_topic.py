@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.memory.delivery import MemorySubscriptionStore
 from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from application.live import attempts, questions, rooms
@@ -17,8 +18,11 @@ from application.live.deps import LiveDeps
 from application.shared import Actor, SystemClock
 from domain.live.questions import Option
 from entrypoints.ws.connection import Connection
+from entrypoints.ws.endpoint import _listen_to_own_topic
+from entrypoints.ws.live import FAMILY, LiveRoomTopic
 from entrypoints.ws.protocol import Session, dispatch
-from tests.unit.fakes import FakeClock, make_forum
+from entrypoints.ws.topics import TopicRegistry
+from tests.unit.fakes import FakeClock
 from tests.unit.ws.test_subscriptions import FakeSocket, wait_for
 
 TEACHER, ANA, BEN = Actor(1), Actor(2), Actor(3)
@@ -29,20 +33,24 @@ def world():
     hub = InProcessNotifier()
     state = MemoryLiveState()
     deps = LiveDeps(lambda: MemoryLiveUnitOfWork(state, hub), FakeClock())
-    forum = make_forum()[0]
     rooms.create_room(deps, TEACHER, "maths", "Maths")
     question = questions.create_question(
         deps, TEACHER, "2+2?", [Option("3", False, "count again"), Option("4", True, "right")]
     )
-    return deps, hub, forum, question
+    return deps, hub, question
 
 
 def join(world, actor, **frame):
-    deps, hub, forum, _ = world
+    """A socket of `actor` in the room, listening to its own topic as every socket does."""
+    deps, hub, _ = world
     ws = FakeSocket()
     conn = Connection(ws)
     conn.actor = actor
-    session = Session(conn, forum, hub, live=deps)
+    session = Session(
+        conn, TopicRegistry({FAMILY: lambda: LiveRoomTopic(deps)}), hub, MemorySubscriptionStore(), deps.clock
+    )
+    if actor.user_id is not None:
+        _listen_to_own_topic(conn, hub)
     dispatch(session, {"action": "subscribe", "id": "r", "topic": "live.room", "room_id": "maths", **frame})
     wait_for(lambda: ws.sent)
     return ws, session
@@ -57,11 +65,11 @@ def types(ws):
 
 
 def test_everyone_hears_picks_and_closes_the_owner_hears_attempts_each_their_own_result(world):
-    deps, _, _, question = world
+    deps, _, question = world
     teacher, _ = join(world, TEACHER)
     ana, _ = join(world, ANA)
     ben, _ = join(world, BEN)
-    assert teacher.sent[0]["type"] == "subscribed" and teacher.sent[0]["state"]["room"]["state"] == "no_question"
+    assert teacher.sent[0] == {"type": "subscribed", "id": "r", "events": [], "cursor": None}
 
     rooms.pick_question(deps, TEACHER, "maths", question.id, None)
     attempts.submit_attempt(deps, ANA, "maths", 1)
@@ -85,21 +93,16 @@ def test_everyone_hears_picks_and_closes_the_owner_hears_attempts_each_their_own
     assert all(e.get("user_id") in (None, str(BEN.user_id)) for e in events(ben))
 
 
-def test_joining_late_gives_the_state_and_since_resumes_without_gaps(world):
-    deps, _, _, question = world
+def test_joining_late_gives_the_history_and_since_resumes_without_gaps(world):
+    deps, _, question = world
     rooms.pick_question(deps, TEACHER, "maths", question.id, None)
-    attempts.submit_attempt(deps, ANA, "maths", 1)
     late, _ = join(world, ANA)
-    state = late.sent[0]["state"]
-    assert state["room"]["state"] == "question_opened" and state["my_attempt"]["answer"] == [1]
+    assert [e["type"] for e in late.sent[0]["events"]] == ["question_picked"]
     cursor = late.sent[0]["cursor"]
     rooms.close_question(deps, TEACHER, "maths")
     rooms.close_room(deps, TEACHER, "maths")
     back, _ = join(world, ANA, since=cursor)
     assert [e["type"] for e in back.sent[0]["events"]] == ["question_closed", "room_closed"]
-    assert back.sent[0]["state"]["my_result"]["correct"] is True
-    owner, _ = join(world, TEACHER)
-    assert [a["user_id"] for a in owner.sent[0]["state"]["attempts"]] == [str(ANA.user_id)]
 
 
 def test_refusals_come_as_error_frames(world):
@@ -112,15 +115,16 @@ def test_refusals_come_as_error_frames(world):
 
 
 def test_unsubscribing_and_closing_leave_no_listener(world):
-    deps, hub, _, _ = world
-    before = hub.listener_count()
+    deps, hub, _ = world
     ws, session = join(world, ANA)
-    assert hub.listener_count() == before + 1
+    before = hub.listener_count()
     dispatch(session, {"action": "unsubscribe", "id": "u", "topic": "live.room", "room_id": "maths"})
     wait_for(lambda: ws.sent[-1].get("type") == "unsubscribed")
-    assert ws.sent[-1]["found"] is True and hub.listener_count() == before
-    join(world, BEN)[1].conn.remove_all()
-    assert hub.listener_count() == before
+    assert ws.sent[-1]["found"] is True and hub.listener_count() == before - 1
+    other, other_session = join(world, BEN)
+    count = hub.listener_count()
+    other_session.conn.remove_all()
+    assert hub.listener_count() == count - 1
 
 
 def test_the_timer_closes_a_question_at_its_deadline_with_no_request():

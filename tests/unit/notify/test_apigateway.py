@@ -8,13 +8,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from adapters.memory.live import MemorySubscriptionStore
+from adapters.memory.delivery import MemorySubscriptionStore
 from adapters.notify.apigateway import ApiGatewayNotifier
-from application.forum.notifications import LiveSubscription
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic
 from application.shared import Publication
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
-TOPIC = "forum.thread.1.100"
+TOPIC = Topic.parse("forum.thread.1.100")
 
 
 @pytest.fixture
@@ -31,12 +32,12 @@ def client():
 def store_with(*connection_ids: str) -> MemorySubscriptionStore:
     store = MemorySubscriptionStore()
     for cid in connection_ids:
-        store.put(LiveSubscription(TOPIC, cid, 1, NOW + timedelta(hours=2)))
+        store.put(TopicSubscription(TOPIC, cid, 1, NOW + timedelta(hours=2)))
     return store
 
 
 def publication() -> Publication:
-    return Publication(TOPIC, {"topic": "forum.thread", "event": {"cursor": "ZTEuMQ", "type": "message"}})
+    return Publication(TOPIC.name, {"topic": "forum.thread", "event": {"cursor": "ZTEuMQ", "type": "message"}})
 
 
 def test_each_subscribed_connection_gets_the_encoded_frame(client):
@@ -69,7 +70,7 @@ def test_other_errors_keep_the_subscription(client):
 
 def test_expired_subscriptions_are_not_posted_to(client):
     store = MemorySubscriptionStore()
-    store.put(LiveSubscription(TOPIC, "old", 1, NOW - timedelta(seconds=1)))
+    store.put(TopicSubscription(TOPIC, "old", 1, NOW - timedelta(seconds=1)))
     with Stubber(client) as stub:
         ApiGatewayNotifier(client, store, lambda: NOW).publish([publication()])
         stub.assert_no_pending_responses()
@@ -86,22 +87,6 @@ def test_the_container_wires_it_for_fanout_apigateway():
             "apigateway_endpoint_url": "https://example.execute-api.eu-west-3.amazonaws.com/prod",
         }
     )
-    notifier = container.notifier()
+    notifier = container.core.notifier()
     assert isinstance(notifier, ApiGatewayNotifier)
-    assert notifier._subscriptions is container.subscription_store()
-
-
-def test_a_frame_for_one_user_goes_to_that_users_connections_only(client):
-    """A live room's per-user frames (the owner's attempts, a participant's result)."""
-    room = "live.room.maths"
-    store = MemorySubscriptionStore()
-    for cid, user in (("teacher", 1), ("ana", 2), ("ben", 3)):
-        store.put(LiveSubscription(room, cid, user, NOW + timedelta(hours=2)))
-    result = Publication(room, {"topic": "live.room", "audience": "2", "event": {"type": "result"}})
-    everyone = Publication(room, {"topic": "live.room", "audience": "all", "event": {"type": "room_closed"}})
-    with Stubber(client) as stub:
-        stub.add_response("post_to_connection", {}, {"ConnectionId": "ana", "Data": result.frame().encode()})
-        for cid in ("teacher", "ana", "ben"):
-            stub.add_response("post_to_connection", {}, {"ConnectionId": cid, "Data": everyone.frame().encode()})
-        ApiGatewayNotifier(client, store, lambda: NOW).publish([result, everyone])
-        stub.assert_no_pending_responses()
+    assert notifier._subscriptions is container.core.subscription_store()
