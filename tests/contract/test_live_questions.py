@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork
+from application.delivery.topics import user_topic
 from application.live import attempts, questions, rooms
 from application.live.deps import LiveDeps
 from application.live.ports import ConcurrentChange, Pick, RoomIdTaken
@@ -51,7 +52,8 @@ def deps(request, backend, notifier, clock):
 
 
 def published(notifier, kind=None):
-    frames = [p.payload for p in notifier.published if p.topic.startswith("live.room.")]
+    """The live-questions frames, each with the topic it went to (the room's, or a user's own)."""
+    frames = [{**p.payload, "to": p.topic} for p in notifier.published if p.payload.get("topic") == "live.room"]
     return [f for f in frames if kind is None or f["event"]["type"] == kind]
 
 
@@ -107,8 +109,10 @@ def test_a_question_goes_from_pick_to_results(deps, notifier, clock):
     state = rooms.room_state(deps, ANA, "maths")
     assert state["my_result"]["correct"] is True and state["question"]["options"][1]["is_correct"] is True
     results = [p for p in published(notifier, "result")]
-    assert sorted((p["audience"], p["event"]["correct"]) for p in results) == [("2", True), ("3", False)]
-    assert [p["event"]["type"] for p in published(notifier) if p["audience"] == "all"] == [
+    assert sorted((p["to"], p["event"]["correct"]) for p in results) == [
+        (user_topic(2).name, True), (user_topic(3).name, False),
+    ]
+    assert [p["event"]["type"] for p in published(notifier) if p["to"] == "live.room.maths"] == [
         "question_picked", "question_closed",
     ]
     events = [e for page in rooms.events_after(deps, "maths", 0) for e in page]
