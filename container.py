@@ -44,6 +44,7 @@ from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
+from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.memory.social import MemorySocialGraph
@@ -55,6 +56,7 @@ from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
+from adapters.sql.live_questions import SqlLiveUnitOfWork
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.social import SqlSocialGraph
@@ -62,6 +64,7 @@ from application.chat.deps import ChatDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.live.deps import LiveDeps
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.shared import SystemClock
 from application.social import timeline as social_timeline
@@ -461,6 +464,47 @@ class ChatContainer(containers.DeclarativeContainer):
     deps = providers.Singleton(ChatDeps, uow=uow.provider, read_uow=read_uow.provider, clock=core.clock)
 
 
+def _dynamodb_live_table(client: Any, settings: DynamoDbSettings):
+    from adapters.dynamodb.live_questions import DynamoDbLive
+
+    return dynamodb_table(DynamoDbLive, client, settings)
+
+
+def _dynamodb_live_uow(table, notifier):
+    from adapters.dynamodb.live_questions import DynamoDbLiveUnitOfWork
+
+    return DynamoDbLiveUnitOfWork(table, notifier)
+
+
+class LiveContainer(containers.DeclarativeContainer):
+    """Live questions (issue 15): rooms, the question bank, attempts; `deps` for its use cases."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    state = providers.Singleton(MemoryLiveState)
+    table = providers.Singleton(_dynamodb_live_table, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryLiveUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(_dynamodb_live_uow, table, core.notifier),
+        algorea="sql",
+    )
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    # A question's deadline in this process; after a restart the lazy close and resume_deadlines cover it.
+    scheduler = providers.Singleton(TimerScheduler, core.clock)
+    deps = providers.Singleton(
+        LiveDeps, uow=uow.provider, clock=core.clock, scheduler=scheduler, read_uow=read_uow.provider
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """The application: the configuration, the core, and each context's sub-container."""
 
@@ -476,3 +520,4 @@ class Container(containers.DeclarativeContainer):
     forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
     social = providers.Container(SocialContainer, config=config, core=core)
     chat = providers.Container(ChatContainer, config=config, core=core, bus=message_bus)
+    live = providers.Container(LiveContainer, config=config, core=core)

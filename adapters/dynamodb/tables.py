@@ -117,6 +117,39 @@ def chat_table_definition(prefix: str) -> dict[str, Any]:
     }
 
 
+LIVE_QUESTIONS_TABLE = "live-questions"
+QUESTIONS_BY_OWNER_INDEX = "questions-by-owner"
+CONNECTIONS_INDEX = "connections-by-id"
+
+
+def live_questions_table_definition(prefix: str) -> dict[str, Any]:
+    """PyLiveQuestions' `PK`/`SK` table (adapters/dynamodb/live_questions.py), with a GSI on the
+    connection id (as the reference has) and one listing a teacher's questions."""
+
+    def index(name: str, hash_key: str, range_key: str | None) -> dict[str, Any]:
+        schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+        if range_key:
+            schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+        return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
+
+    return {
+        "TableName": f"{prefix}{LIVE_QUESTIONS_TABLE}",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("PK", "SK", "owner_pk", "owner_sk", "connection_id")
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            index(QUESTIONS_BY_OWNER_INDEX, "owner_pk", "owner_sk"),
+            index(CONNECTIONS_INDEX, "connection_id", None),
+        ],
+    }
+
+
 def table_definitions(prefix: str) -> list[dict[str, Any]]:
     from adapters.dynamodb.social import social_table_definition
 
@@ -125,6 +158,7 @@ def table_definitions(prefix: str) -> list[dict[str, Any]]:
         notifications_table_definition(prefix),
         social_table_definition(prefix),
         chat_table_definition(prefix),
+        live_questions_table_definition(prefix),
     ]
 
 

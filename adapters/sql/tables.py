@@ -251,3 +251,69 @@ GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_ma
 # Each context's own module adds its tables to `metadata`; imported here (last, once `metadata` is
 # complete) so that migrations' comparisons and the test helpers see every table.
 from adapters.sql import social as _social_tables  # noqa: E402,F401
+
+# -- live questions (PyLiveQuestions; adapters/sql/live_questions.py) ------------------------------
+
+# A room, with its state machine's state and `seq`, the number of its events so far.
+live_rooms = sa.Table(
+    "live_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=True),
+    sa.Column("deadline", UtcDateTime, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id"),
+)
+
+# What everyone in a room heard, in order: a subscriber resumes from its cursor (the seq).
+live_room_events = sa.Table(
+    "live_room_events",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "seq"),
+)
+
+live_questions = sa.Table(
+    "live_questions",
+    metadata,
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("question_id"),
+    sa.Index(None, "owner_id", "created_at", "question_id"),
+)
+
+# The reference's QuestionInRoom: the latest pick is the active question; a question once per room.
+live_picks = sa.Table(
+    "live_picks",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("picked_at", UtcDateTime, nullable=False),
+    sa.Column("deadline", UtcDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("room_id", "question_id"),
+)
+
+# One attempt per (question, room, user): answering again replaces it.
+live_attempts = sa.Table(
+    "live_attempts",
+    metadata,
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("answered_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("question_id", "room_id", "user_id"),
+)
+
+LIVE_QUESTION_TABLES = (live_rooms, live_room_events, live_questions, live_picks, live_attempts)

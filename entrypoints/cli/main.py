@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
-from entrypoints.cli import seed_chat, seed_social
+from entrypoints.cli import seed_chat, seed_live, seed_social
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -291,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed_sub = seed.add_subparsers(dest="seed_context", required=True)
     seed_social.register(seed_sub)
     seed_chat.add_parser(seed_sub)
+    seed_live.add_parser(seed_sub)
     return parser
 
 

@@ -113,9 +113,10 @@ class TopicRegistry:
 
 def registered_topics() -> dict[str, SpecFactory]:
     """Every context's topics. One line per context."""
-    from entrypoints.ws import chat, forum
+    from entrypoints.ws import chat, forum, live
 
     return {
         forum.FAMILY: forum.thread_spec,
         chat.FAMILY: chat.room_spec,
+        live.FAMILY: live.room_spec,
     }

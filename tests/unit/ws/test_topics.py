@@ -65,7 +65,7 @@ def _session(deps, hub, rooms: RoomTopic) -> tuple[Session, FakeSocket]:
 
 
 def test_forum_thread_is_registered():
-    assert list(registered_topics()) == ["forum.thread", "chat.room"]
+    assert list(registered_topics()) == ["forum.thread", "chat.room", "live.room"]
 
 
 def test_an_unknown_topic_is_an_error_frame(live):  # noqa: F811
