@@ -148,6 +148,51 @@ live_subscriptions = sa.Table(
     sa.PrimaryKeyConstraint("topic", "connection_id"),
 )
 
+# -- sessions (domain/sessions, adapters/sql/sessions.py) ----------------------------------------
+
+# Session ids sort by creation time, so a customer's sessions, newest first from a keyset position,
+# are a range of the (customer_id, id) index. `version` counts changes of the child set.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(32), nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("last_login_time", UtcDateTime, nullable=False),
+    sa.Column("last_active_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("lifetime_ends_at", UtcDateTime, nullable=False),
+    sa.Column("access_token", sa.String(64), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("id"),
+    sa.CheckConstraint("state IN ('active', 'closing')", name="session_state"),
+    sa.Index(None, "customer_id", "id"),
+)
+
+child_sessions = sa.Table(
+    "child_sessions",
+    metadata,
+    sa.Column("id", sa.String(32), nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("label", sa.String(64), nullable=True),
+    sa.PrimaryKeyConstraint("id"),
+    sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], ondelete="CASCADE"),
+    sa.Index(None, "session_id", "id"),
+)
+
+# A customer's newest login, kept apart from the sessions: it survives their deletion, and
+# raising it only ever moves it later (an upsert with a WHERE), whatever order logins commit in.
+session_logins = sa.Table(
+    "session_logins",
+    metadata,
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("last_login_time", UtcDateTime, nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("customer_id"),
+)
+
 # -- grants (a simplified AlgoREA schema, DESIGN.md §2.1) -----------------------------------------
 
 # groups_groups in AlgoREA: the child (a user's own group, a team, a class) is a member of the parent.
@@ -207,3 +252,4 @@ validated_items = sa.Table(
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
 LIVE_TABLES = (notifications, live_subscriptions)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
+SESSION_TABLES = (sessions, child_sessions, session_logins)
