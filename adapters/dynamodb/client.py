@@ -71,9 +71,18 @@ class DynamoDbSettings:
         )
 
 
-def make_client(settings: DynamoDbSettings):
+# Table management (create-tables, the streams consumer's set-up) is no request path: nobody waits on
+# a 503 there, and DynamoDB Local can take seconds to create a table on a busy machine.
+ADMIN_CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"total_max_attempts": 5, "mode": "standard"},
+)
+
+
+def make_client(settings: DynamoDbSettings, config: Config = CLIENT_CONFIG):
     """A low-level DynamoDB client; thread-safe, so one per process is enough."""
-    kwargs: dict[str, Any] = {"region_name": settings.region, "config": CLIENT_CONFIG}
+    kwargs: dict[str, Any] = {"region_name": settings.region, "config": config}
     if settings.endpoint_url:
         kwargs["endpoint_url"] = settings.endpoint_url
         # DynamoDB Local accepts any credentials; real ones may be absent on a laptop.

@@ -7,7 +7,7 @@ error's class name is what /readyz shows.
 
 from __future__ import annotations
 
-from adapters.dynamodb.forum import DynamoDbForum, item_key
+from adapters.dynamodb.forum.table import DynamoDbForum, item_key
 
 PROBE_PK = "parley#readyz"
 

@@ -31,8 +31,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from adapters.dynamodb.base import deserialize, from_ms, serialize, to_ms
 from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
-from adapters.dynamodb.forum import DynamoDbForum, deserialize, from_ms, serialize, to_ms
+from adapters.dynamodb.forum.table import DynamoDbForum
 from adapters.dynamodb.tables import notifications_table_name
 from application.forum.notifications import Notification
 from application.shared import BackendUnavailable

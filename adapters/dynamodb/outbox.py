@@ -33,15 +33,9 @@ from botocore.exceptions import ClientError
 from sqlalchemy.engine import Engine
 
 from adapters.dynamodb.client import call, error_code
-from adapters.dynamodb.forum import (
-    DynamoDbEventStore,
-    DynamoDbForum,
-    DynamoDbForumUnitOfWork,
-    counter_pk,
-    event_item,
-    item_key,
-    message_pk,
-)
+from adapters.dynamodb.forum.events import DynamoDbEventStore, event_item
+from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, item_key, message_pk
+from adapters.dynamodb.forum.unit_of_work import DynamoDbForumUnitOfWork
 from adapters.sql import tables as sql_tables
 from adapters.sql.forum import SqlForumUnitOfWork
 from application.shared import Notifier, Publication

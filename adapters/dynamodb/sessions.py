@@ -30,19 +30,19 @@ of the customer's session list and no partition is shared by every customer.
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from adapters.dynamodb.client import call, error_code
+from adapters.dynamodb.base import TTL_ATTRIBUTE, DynamoDbTable
+from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
+from adapters.dynamodb.transaction import DynamoDbTransaction
 from domain.sessions.model import ChildSession, Session, SessionRef, SessionState
 
 SESSIONS_TABLE = "sessions"
 INVERSE_INDEX = "GSI1_inverse"
-TTL_ATTRIBUTE = "ttl"
 SESSION_PREFIX = "suuid#"
 CUSTOMER_PREFIX = "c#"
 CHILD_PREFIX = "child#suuid#"
@@ -143,29 +143,48 @@ def child_from_item(item: Mapping[str, Any]) -> ChildSession:
     )
 
 
+class _Stale(Exception):
+    """A write's condition on the session failed: it changed (or ended) since it was read."""
+
+
+class _LaterLogin(Exception):
+    """The customer's stored last login is already later than this one."""
+
+
+class SessionsTable(DynamoDbTable):
+    NAME = SESSIONS_TABLE
+
+
 class DynamoDbSessionStore:
     def __init__(self, client, table: str):
+        self._table = SessionsTable(client, table)
         self.client, self.table = client, table
 
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None, client=None) -> DynamoDbSessionStore:
+        """The table named by PARLEY_DYNAMODB_SESSIONS_TABLE, else `{prefix}sessions`; the process's
+        client when given (one per process)."""
+        dynamodb = DynamoDbSettings.from_settings(settings)
+        name = sessions_table_name(dynamodb.table_prefix, (settings or {}).get("dynamodb_sessions_table"))
+        return cls(client or make_client(dynamodb), name)
+
     def create(self, session: Session) -> None:
-        put = {"Put": {"TableName": self.table, "Item": session_item(session),
-                       "ConditionExpression": "attribute_not_exists(PK)"}}
-        raise_login = {
-            "Update": {
-                "TableName": self.table,
-                "Key": login_key(session.customer_id),
-                "UpdateExpression": "SET last_login_time = :t, session_id = :s",
-                "ConditionExpression": "attribute_not_exists(last_login_time) OR last_login_time < :t",
-                "ExpressionAttributeValues": {":t": _ms(session.last_login_time), ":s": {"S": session.id}},
-            }
-        }
-        try:
-            call(self.client.transact_write_items, TransactItems=[put, raise_login], ClientRequestToken=_token())
-        except ClientError as exc:
-            if _cancelled_by(exc) != [None, "ConditionalCheckFailed"]:
-                raise
-            # A later login is already stored: it stays the last one.
-            call(self.client.put_item, **put["Put"])
+        for raise_login in (True, False):
+            transaction = DynamoDbTransaction(self._table, conflicts={"login": _LaterLogin})
+            transaction.put("session", session_item(session), condition="attribute_not_exists(PK)")
+            if raise_login:
+                transaction.update(
+                    "login",
+                    login_key(session.customer_id),
+                    "SET last_login_time = :t, session_id = :s",
+                    condition="attribute_not_exists(last_login_time) OR last_login_time < :t",
+                    values={":t": _ms(session.last_login_time), ":s": {"S": session.id}},
+                )
+            try:
+                transaction.commit()
+                return
+            except _LaterLogin:
+                continue  # a later login is already stored: it stays the last one
 
     def get(self, session_id: str) -> Session | None:
         items = self._query_partition(session_id, CUSTOMER_PREFIX)
@@ -173,26 +192,25 @@ class DynamoDbSessionStore:
 
     def end(self, session: Session, now: datetime) -> bool:
         closing = session.closing(now)
-        update = {
-            "Update": {
-                "TableName": self.table,
-                "Key": session_key(session.id, session.customer_id),
-                "UpdateExpression": "SET session_state = :closing, expires_at = :e, #ttl = :ttl, version = :next "
-                "REMOVE child_ids",
-                "ConditionExpression": "version = :v AND session_state = :active",
-                "ExpressionAttributeNames": {"#ttl": TTL_ATTRIBUTE},
-                "ExpressionAttributeValues": {
-                    ":closing": {"S": SessionState.CLOSING.value},
-                    ":active": {"S": SessionState.ACTIVE.value},
-                    ":e": _ms(closing.expires_at),
-                    ":ttl": _ttl(now),
-                    ":v": {"N": str(session.version)},
-                    ":next": {"N": str(session.version + 1)},
-                },
-            }
-        }
-        deletes = [{"Delete": {"TableName": self.table, "Key": child_key(session.id, c)}} for c in session.child_ids]
-        return self._transact([update, *deletes])
+        transaction = DynamoDbTransaction(self._table, conflicts={"session": _Stale})
+        transaction.update(
+            "session",
+            session_key(session.id, session.customer_id),
+            "SET session_state = :closing, expires_at = :e, #ttl = :ttl, version = :next REMOVE child_ids",
+            condition="version = :v AND session_state = :active",
+            names={"#ttl": TTL_ATTRIBUTE},
+            values={
+                ":closing": {"S": SessionState.CLOSING.value},
+                ":active": {"S": SessionState.ACTIVE.value},
+                ":e": _ms(closing.expires_at),
+                ":ttl": _ttl(now),
+                ":v": {"N": str(session.version)},
+                ":next": {"N": str(session.version + 1)},
+            },
+        )
+        for child_id in session.child_ids:
+            transaction.delete("child", child_key(session.id, child_id))
+        return _committed(transaction)
 
     def renew(self, session: Session, now: datetime) -> bool:
         values = {
@@ -223,21 +241,20 @@ class DynamoDbSessionStore:
         return True
 
     def add_child(self, session: Session, child: ChildSession, now: datetime) -> bool:
-        update = {
-            "Update": {
-                "TableName": self.table,
-                "Key": session_key(session.id, session.customer_id),
-                "UpdateExpression": "SET version = :next ADD child_ids :child",
-                "ConditionExpression": "version = :v AND session_state = :active AND expires_at > :now",
-                "ExpressionAttributeValues": {
-                    ":next": {"N": str(session.version)},
-                    ":v": {"N": str(session.version - 1)},
-                    ":child": {"SS": [child.id]},
-                    ":active": {"S": SessionState.ACTIVE.value},
-                    ":now": _ms(now),
-                },
-            }
-        }
+        transaction = DynamoDbTransaction(self._table, conflicts={"session": _Stale})
+        transaction.update(
+            "session",
+            session_key(session.id, session.customer_id),
+            "SET version = :next ADD child_ids :child",
+            condition="version = :v AND session_state = :active AND expires_at > :now",
+            values={
+                ":next": {"N": str(session.version)},
+                ":v": {"N": str(session.version - 1)},
+                ":child": {"SS": [child.id]},
+                ":active": {"S": SessionState.ACTIVE.value},
+                ":now": _ms(now),
+            },
+        )
         item = {
             **child_key(session.id, child.id),
             "customer_id": {"N": str(child.customer_id)},
@@ -246,16 +263,14 @@ class DynamoDbSessionStore:
         }
         if child.label is not None:
             item["label"] = {"S": child.label}
-        put = {"Put": {"TableName": self.table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
-        return self._transact([update, put])
+        transaction.put("child", item, condition="attribute_not_exists(PK)")
+        return _committed(transaction)
 
     def children(self, session_id: str) -> list[ChildSession]:
         return [child_from_item(i) for i in self._query_partition(session_id, "child#")]
 
     def child(self, child_id: str) -> ChildSession | None:
-        answer = call(
-            self.client.query,
-            TableName=self.table,
+        answer = self._table.query(
             IndexName=INVERSE_INDEX,
             KeyConditionExpression="#sk = :sk",
             ExpressionAttributeNames={"#sk": "SK"},
@@ -277,17 +292,11 @@ class DynamoDbSessionStore:
         ]
 
     def last_login(self, customer_id: int) -> datetime | None:
-        answer = call(
-            self.client.get_item, TableName=self.table, Key=login_key(customer_id), ConsistentRead=True,
-            ProjectionExpression="last_login_time",
-        )
-        item = answer.get("Item")
+        item = self._table.get(login_key(customer_id))
         return _time(item["last_login_time"]) if item else None
 
     def _query_partition(self, session_id: str, sort_prefix: str) -> list[dict[str, Any]]:
-        answer = call(
-            self.client.query,
-            TableName=self.table,
+        answer = self._table.query(
             KeyConditionExpression="#pk = :pk AND begins_with(#sk, :prefix)",
             ExpressionAttributeNames=NAMES,
             ExpressionAttributeValues={":pk": {"S": SESSION_PREFIX + session_id}, ":prefix": {"S": sort_prefix}},
@@ -311,9 +320,7 @@ class DynamoDbSessionStore:
             names["#pk"] = "PK"
         if limit <= 0:
             return []
-        answer = call(
-            self.client.query,
-            TableName=self.table,
+        answer = self._table.query(
             IndexName=INVERSE_INDEX,
             KeyConditionExpression=condition,
             ExpressionAttributeNames=names,
@@ -324,26 +331,11 @@ class DynamoDbSessionStore:
         )
         return answer.get("Items", [])
 
-    def _transact(self, items: list[dict[str, Any]]) -> bool:
-        """True when written; False when a condition failed (the caller re-reads)."""
-        try:
-            call(self.client.transact_write_items, TransactItems=items, ClientRequestToken=_token())
-        except ClientError as exc:
-            if "ConditionalCheckFailed" in (_cancelled_by(exc) or []):
-                return False
-            raise
-        return True
 
-
-def _token() -> str:
-    """A transaction's idempotency token: botocore retries a timed-out attempt, which DynamoDB may
-    have applied already; with the token, the retry answers as the first attempt did."""
-    return uuid.uuid4().hex
-
-
-def _cancelled_by(exc: ClientError) -> list[str | None] | None:
-    """The cancellation reason of each item of a cancelled transaction (None: that item was fine)."""
-    if error_code(exc) != "TransactionCanceledException":
-        return None
-    reasons = exc.response.get("CancellationReasons") or []
-    return [None if r.get("Code") in (None, "None") else r.get("Code") for r in reasons]
+def _committed(transaction: DynamoDbTransaction) -> bool:
+    """True when written; False when the session's condition failed (the caller reads again)."""
+    try:
+        transaction.commit()
+    except _Stale:
+        return False
+    return True

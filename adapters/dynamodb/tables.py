@@ -16,6 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from adapters.dynamodb.base import TTL_ATTRIBUTE
 from adapters.dynamodb.client import call, error_code
 from adapters.dynamodb.sessions import sessions_table_definition, sessions_table_name
 
@@ -23,7 +24,6 @@ FORUM_TABLE = "forum"
 NOTIFICATIONS_TABLE = "notifications"
 BY_PARTICIPANT_INDEX = "threads-by-participant"
 BY_HELPER_GROUP_INDEX = "threads-by-helper-group"
-TTL_ATTRIBUTE = "ttl"
 
 
 def forum_table_name(prefix: str) -> str:

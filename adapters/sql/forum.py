@@ -15,79 +15,17 @@ Concurrency, which the contract suite checks with threads and with processes:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from adapters.sql import tables as t
-from adapters.sql.engine import WRITE_LOCK
+from adapters.sql.base import SqlTransaction, SqlUnitOfWork, unavailable_as_backend_error, upsert
 from application.forum.ports import Follow, MessageUuidTaken, ReadMarker, ThreadListQuery
-from application.shared import BackendUnavailable, Notifier
-from application.unit_of_work import UnitOfWorkBase
+from application.shared import Notifier
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
 from domain.forum.model import Thread, ThreadKey, ThreadStatus
-
-BACKEND = "database"
-_SCHEMA_MISMATCH = re.compile(r"no such (table|column)")
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """A lost or unreachable server, a pool or lock timeout: worth a 503 and a retry, never a 500.
-
-    Integrity errors are answers about the data and are never mapped.
-    """
-    if isinstance(error, sa_exc.IntegrityError):
-        return False
-    if isinstance(error, sa_exc.OperationalError) and _SCHEMA_MISMATCH.search(str(error.orig)):
-        # SQLite reports a missing table as an OperationalError: a deployment bug, not an outage.
-        return False
-    if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
-        return True
-    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
-
-
-@contextmanager
-def unavailable_as_backend_error() -> Iterator[None]:
-    try:
-        yield
-    except sa_exc.SQLAlchemyError as error:
-        if is_unavailable(error):
-            raise BackendUnavailable(BACKEND) from error
-        raise
-
-
-class _Tx:
-    """The unit of work's connection, shared by its repositories; maps outages to BackendUnavailable."""
-
-    def __init__(self, locking: bool = True) -> None:
-        self.connection: Connection | None = None
-        # A read-only unit of work takes no write lock and locks no row: readers never queue.
-        self.locking = locking
-
-    def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
-        if self.connection is None:
-            raise RuntimeError("used outside its unit of work")
-        with unavailable_as_backend_error():
-            return self.connection.execute(statement, params)
-
-    @property
-    def dialect(self) -> str:
-        assert self.connection is not None
-        return self.connection.dialect.name
-
-
-def upsert(tx: _Tx, table: sa.Table, values: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-    """Insert, or update the non-key columns of the row with the same keys (both backends say ON CONFLICT)."""
-    insert = postgresql.insert if tx.dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values)
-    changes = {name: statement.excluded[name] for name in values if name not in keys}
-    tx.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 def _key_clause(table: sa.Table, key: ThreadKey) -> sa.ColumnElement[bool]:
@@ -99,7 +37,7 @@ def _key_values(key: ThreadKey) -> dict[str, int]:
 
 
 class SqlThreadRepository:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, key: ThreadKey) -> Thread | None:
@@ -175,7 +113,7 @@ def _thread(row: sa.Row) -> Thread:
 
 
 class SqlEventStore:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def append(self, event: ThreadEvent) -> StoredEvent:
@@ -264,7 +202,7 @@ def _event(row: sa.Row) -> StoredEvent:
 
 
 class SqlFollowStore:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, key: ThreadKey, user_id: int) -> Follow | None:
@@ -295,7 +233,7 @@ class SqlFollowStore:
 
 
 class SqlReadMarkerStore:
-    def __init__(self, tx: _Tx):
+    def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, key: ThreadKey, user_id: int) -> ReadMarker | None:
@@ -319,50 +257,10 @@ class SqlReadMarkerStore:
         )
 
 
-class SqlForumUnitOfWork(UnitOfWorkBase):
+class SqlForumUnitOfWork(SqlUnitOfWork):
     def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
-        super().__init__(notifier)
-        self._engine = engine
-        self._tx = _Tx(locking=not read_only)
+        super().__init__(engine, notifier, read_only)
         self.threads = SqlThreadRepository(self._tx)
         self.events = SqlEventStore(self._tx)
         self.follows = SqlFollowStore(self._tx)
         self.read_markers = SqlReadMarkerStore(self._tx)
-
-    def _begin(self) -> None:
-        with unavailable_as_backend_error():
-            connection = self._engine.connect()
-            try:
-                connection.execution_options(**{WRITE_LOCK: self._tx.locking})
-                connection.begin()
-            except BaseException:
-                connection.close()
-                raise
-        self._tx.connection = connection
-
-    def _commit(self) -> None:
-        assert self._tx.connection is not None
-        with unavailable_as_backend_error():
-            self._tx.connection.commit()
-
-    def _rollback(self) -> None:
-        connection = self._tx.connection
-        if connection is None:
-            return
-        try:
-            connection.rollback()
-        except sa_exc.SQLAlchemyError as error:
-            # Rolling back a dead connection must not hide the error that made us roll back;
-            # the server drops the transaction with the connection anyway.
-            if not is_unavailable(error):
-                raise
-            connection.invalidate()
-
-    def _end(self) -> None:
-        connection, self._tx.connection = self._tx.connection, None
-        if connection is not None:
-            try:
-                connection.close()
-            except sa_exc.SQLAlchemyError as error:
-                if not is_unavailable(error):
-                    raise

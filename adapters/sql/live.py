@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql import tables as t
+from adapters.sql.base import unavailable_as_backend_error
 from adapters.sql.engine import WRITE_LOCK
-from adapters.sql.forum import unavailable_as_backend_error
 from application.forum.notifications import LiveSubscription, Notification
 from domain.forum.model import ThreadKey
 

@@ -16,8 +16,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from adapters.memory.permissions import GrantTables
 from adapters.sql import tables as t
+from adapters.sql.base import unavailable_as_backend_error
 from adapters.sql.engine import WRITE_LOCK
-from adapters.sql.forum import unavailable_as_backend_error
 from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants
 from domain.forum.model import ThreadKey
 from domain.forum.policy import Grants, ViewLevel, WatchLevel

@@ -74,14 +74,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
-    from adapters.dynamodb.client import DynamoDbSettings, make_client
+    from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
     configured = settings_from_env()
     settings = DynamoDbSettings.from_settings(configured)
     sessions_table = configured.get("dynamodb_sessions_table")
-    created = set(create_tables(make_client(settings), settings.table_prefix, sessions_table=sessions_table))
+    client = make_client(settings, ADMIN_CLIENT_CONFIG)
+    created = set(create_tables(client, settings.table_prefix, sessions_table=sessions_table))
     for definition in table_definitions(settings.table_prefix, sessions_table):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")

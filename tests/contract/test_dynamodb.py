@@ -14,12 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.dynamodb.client import DynamoDbSettings, make_client
-from adapters.dynamodb.forum import (
-    DynamoDbForum,
-    DynamoDbForumUnitOfWork,
-    DynamoDbSubscriptionStore,
-    events_pk,
-)
+from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
+from adapters.dynamodb.forum.table import events_pk
 from adapters.dynamodb.tables import forum_table_name
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import OpenPermissions

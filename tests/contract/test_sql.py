@@ -15,8 +15,9 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import MemoryPermissions
+from adapters.sql.base import unavailable_as_backend_error
 from adapters.sql.engine import create_engine, create_postgres_engine
-from adapters.sql.forum import SqlForumUnitOfWork, unavailable_as_backend_error
+from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.migrate import current_revision, head_revision, open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.tables import metadata

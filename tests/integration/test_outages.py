@@ -34,8 +34,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from adapters.sql.base import unavailable_as_backend_error
 from adapters.sql.engine import POSTGRES_STATEMENT_TIMEOUT_MS, create_postgres_engine
-from adapters.sql.forum import unavailable_as_backend_error
 from application.shared import BackendUnavailable
 from tests.support.clients import WsClient, http
 from tests.support.live_server import LiveServer, run_cli, start_server

@@ -116,6 +116,7 @@ class _Server:
                 cls._stop()
                 unavailable(failure)
             time.sleep(0.1)
+        _warm_up(url)
         cls.saved_env = {name: os.environ.get(name) for name in LOCAL_ENV}
         os.environ.update(LOCAL_ENV)
         cls.url = url
@@ -134,6 +135,19 @@ class _Server:
         if cls.log is not None:
             cls.log.close()
         cls.url, cls.process, cls.log, cls.users = None, None, None, 0
+
+
+def _warm_up(url: str) -> None:
+    """The emulator's first table operations are slow (class loading, JIT): do them once here, with
+    patient timeouts, so that tests and the CLI's 0.75 s request timeouts meet a warm server."""
+    from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
+    from adapters.dynamodb.tables import create_tables, delete_tables
+
+    client = make_client(DynamoDbSettings(endpoint_url=url, region=LOCAL_ENV["AWS_REGION"]), ADMIN_CLIENT_CONFIG)
+    for round_ in range(2):
+        prefix = f"warmup{round_}-"
+        create_tables(client, prefix)
+        delete_tables(client, prefix)
 
 
 @pytest.fixture(scope="session")
@@ -158,13 +172,25 @@ def local_client(endpoint: str):
     return _clients[endpoint]
 
 
+def admin_client(endpoint: str):
+    """For creating and dropping tables: patient timeouts, as `parley dynamodb create-tables` has."""
+    from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
+
+    key = f"admin:{endpoint}"
+    if key not in _clients:
+        settings = DynamoDbSettings(endpoint_url=endpoint, region=LOCAL_ENV["AWS_REGION"])
+        _clients[key] = make_client(settings, ADMIN_CLIENT_CONFIG)
+    return _clients[key]
+
+
 def fresh_forum(request: pytest.FixtureRequest):
     """A DynamoDbForum on tables made for this test alone (a new name prefix), dropped afterwards."""
     from adapters.dynamodb.forum import DynamoDbForum
     from adapters.dynamodb.tables import create_tables, delete_tables, forum_table_name
 
-    client = local_client(request.getfixturevalue("dynamodb_endpoint"))
+    endpoint = request.getfixturevalue("dynamodb_endpoint")
+    client, admin = local_client(endpoint), admin_client(endpoint)
     prefix = f"t{uuid.uuid4().hex[:12]}-"
-    create_tables(client, prefix)
-    request.addfinalizer(lambda: delete_tables(client, prefix))
+    create_tables(admin, prefix)
+    request.addfinalizer(lambda: delete_tables(admin, prefix))
     return DynamoDbForum(client, forum_table_name(prefix))
