@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from adapters.dynamodb.client import call
 from adapters.memory.sessions import MemorySessionStore
 from application.sessions import use_cases as uc
 from application.sessions.ports import SessionStore
@@ -48,23 +47,10 @@ def postgres_store(request) -> SessionStore:
 def dynamodb_store(request) -> SessionStore:
     from adapters.dynamodb.sessions import DynamoDbSessionStore, sessions_table_name
     from adapters.dynamodb.tables import FORUM_TABLE
-    from tests.support.dynamodb import fresh_forum, local_client
+    from tests.support.dynamodb import fresh_forum
 
-    _warm_up(local_client(request.getfixturevalue("dynamodb_endpoint")))
     forum = fresh_forum(request)  # every table under a prefix of its own
     return DynamoDbSessionStore(forum.client, sessions_table_name(forum.table.removesuffix(FORUM_TABLE)))
-
-
-def _warm_up(client, attempts: int = 20) -> None:
-    """A cold DynamoDB Local can miss the client's 0.75 s read timeout on its first requests."""
-    from application.shared import BackendUnavailable
-
-    for _ in range(attempts):
-        try:
-            call(client.list_tables, Limit=1)
-            return
-        except BackendUnavailable:
-            continue
 
 
 SESSION_BACKENDS = {"memory": memory_store, "sqlite": sqlite_store, "postgres": postgres_store,
