@@ -7,12 +7,19 @@ else asks this container for its collaborators, and tests override providers her
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from collections.abc import Mapping
 
 from dependency_injector import containers, providers
 
 from adapters.auth.algorea import AlgoreaThreadTokenAuthenticator, ThreadTokenAuthenticator, TokenOnlyPermissions
 from adapters.auth.dev import DevHeaderAuthenticator
+from adapters.auth.sessions import (
+    JwtSessionTokenIssuer,
+    SessionTokenAuthenticator,
+    session_token_key_from_settings,
+    token_seconds,
+)
 from adapters.auth.jwt import (
     DevTokenMinter,
     JwtAuthenticator,
@@ -25,11 +32,13 @@ from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, Dyna
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.dynamodb.sessions import DynamoDbSessionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
+from adapters.memory.sessions import MemorySessionStore
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
@@ -39,9 +48,14 @@ from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from adapters.sql.sessions import SqlSessionStore
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.sessions.guard import SessionGuard
+from application.sessions.topics import SESSIONS_ENDED_TOPIC
+from application.sessions.use_cases import SessionDeps
 from application.shared import SystemClock
+from domain.sessions.model import SessionPolicy
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
 
@@ -168,6 +182,82 @@ def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
     return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
 
 
+# -- sessions (issue 16) ---------------------------------------------------------------------------
+
+SESSION_DEFAULTS = {"session_idle_seconds": 1800, "session_max_seconds": 43200, "session_cache_seconds": 2}
+
+
+def _seconds(settings: Mapping[str, str], name: str, low: float, high: float) -> float:
+    raw = settings.get(name) or SESSION_DEFAULTS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"PARLEY_{name.upper()} must be a number of seconds, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"PARLEY_{name.upper()} must be between {low:g} and {high:g} seconds")
+    return value
+
+
+def _session_policy(settings: Mapping[str, str]) -> SessionPolicy:
+    idle = _seconds(settings, "session_idle_seconds", 60, 30 * 86400)
+    lifetime = _seconds(settings, "session_max_seconds", 60, 365 * 86400)
+    return SessionPolicy(idle=timedelta(seconds=idle), max_lifetime=timedelta(seconds=lifetime))
+
+
+def _session_guard(settings: Mapping[str, str], store, clock, hub) -> SessionGuard:
+    """Each process's validity cache; it hears every process's session ends through the hub."""
+    staleness = _seconds(settings, "session_cache_seconds", 0, 30)
+    guard = SessionGuard(store.get, clock, staleness_seconds=staleness)
+    hub.subscribe(SESSIONS_ENDED_TOPIC.name, guard.on_publication)
+    return guard
+
+
+def _dynamodb_sessions(settings: Mapping[str, str], forum) -> DynamoDbSessionStore:
+    return DynamoDbSessionStore.from_settings(settings, client=forum.client)
+
+
+class SessionsContainer(containers.DeclarativeContainer):
+    """The sessions context's wiring: its store by profile, token signing, the validity cache."""
+
+    config = providers.Dependency()
+    clock = providers.Dependency()
+    hub = providers.Dependency()
+    notifier = providers.Dependency()
+    sql_engine = providers.Dependency()
+    dynamodb_forum = providers.Dependency()
+
+    store = providers.Selector(
+        providers.Callable(lambda settings: settings["profile"], config),
+        memory=providers.Singleton(MemorySessionStore),
+        embedded=providers.Singleton(SqlSessionStore, sql_engine),
+        postgres=providers.Singleton(SqlSessionStore, sql_engine),
+        algorea=providers.Singleton(_dynamodb_sessions, config, dynamodb_forum),
+        aws=providers.Singleton(_dynamodb_sessions, config, dynamodb_forum),
+    )
+    token_key = providers.Singleton(session_token_key_from_settings, config)
+    tokens = providers.Singleton(
+        JwtSessionTokenIssuer, token_key, providers.Callable(token_seconds, config), clock
+    )
+    guard = providers.Singleton(_session_guard, config, store, clock, hub)
+    deps = providers.Singleton(
+        SessionDeps,
+        store=store,
+        clock=clock,
+        tokens=tokens,
+        policy=providers.Singleton(_session_policy, config),
+        notifier=notifier,
+        guard=guard,
+    )
+
+
+def _with_session_tokens(authenticator, key, clock, guard):
+    """Session-bound tokens are checked first; every other credential goes on to `authenticator`.
+    The guard (and its store) is built at the first session token, not at start."""
+    if key is None:
+        return authenticator
+    return SessionTokenAuthenticator(key, clock, lambda sid: guard().is_live(sid), authenticator)
+
+
 class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
@@ -275,8 +365,21 @@ class Container(containers.DeclarativeContainer):
         dev=providers.Singleton(DevHeaderAuthenticator),
         jwt=providers.Singleton(JwtAuthenticator.from_settings, config, clock),
     )
+    sessions = providers.Container(
+        SessionsContainer,
+        config=config,
+        clock=clock,
+        hub=hub,
+        notifier=notifier,
+        sql_engine=sql_engine,
+        dynamodb_forum=dynamodb_forum,
+    )
     authenticator = providers.Singleton(
-        _authenticator, config, clock, configured_authenticator.provider, thread_tokens
+        _with_session_tokens,
+        providers.Singleton(_authenticator, config, clock, configured_authenticator.provider, thread_tokens),
+        sessions.token_key,
+        clock,
+        sessions.guard.provider,
     )
     token_minter = providers.Singleton(_token_minter, config, clock)
 

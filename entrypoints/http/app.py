@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import forum, openapi, ops
+from entrypoints.http import forum, openapi, ops, sessions
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_write_limit
@@ -59,6 +59,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.register_blueprint(ops.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(forum.bp)
+    app.register_blueprint(sessions.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)
