@@ -7,25 +7,25 @@ else asks this container for its collaborators, and tests override providers her
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 
 from dependency_injector import containers, providers
 
 from adapters.auth.algorea import AlgoreaThreadTokenAuthenticator, ThreadTokenAuthenticator, TokenOnlyPermissions
 from adapters.auth.dev import DevHeaderAuthenticator
-from adapters.auth.sessions import (
-    JwtSessionTokenIssuer,
-    SessionTokenAuthenticator,
-    session_token_key_from_settings,
-    token_seconds,
-)
 from adapters.auth.jwt import (
     DevTokenMinter,
     JwtAuthenticator,
     JwtSettings,
     JwtThreadTokenIssuer,
     thread_token_issuer_from_settings,
+)
+from adapters.auth.sessions import (
+    JwtSessionTokenIssuer,
+    SessionTokenAuthenticator,
+    session_token_key_from_settings,
+    token_seconds,
 )
 from adapters.dynamodb.client import DynamoDbSettings
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
