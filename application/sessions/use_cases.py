@@ -83,8 +83,9 @@ def create_session(deps: SessionDeps, actor: Actor, customer_id: int | None = No
     now = deps.now()
     token_id = _new_token_id()
     session = Session.start(new_session_id(now), customer, now, deps.policy).renewed(now, deps.policy, token_id)
+    issued = _issue(deps, session, token_id)  # first: a server that cannot sign stores nothing
     deps.store.create(session)
-    return _issue(deps, session, token_id)
+    return issued
 
 
 def live_session(deps: SessionDeps, session_id: str) -> Session | None:
