@@ -1,9 +1,11 @@
 """The session check's cost on the read path: plain JWT against a session-bound token.
 
     .venv/bin/python -m bench.session_check [--profiles embedded,postgres,aws] [--concurrency 8]
-        [--seconds 5] [--repeat 3]
+        [--seconds 5] [--repeat 3] [--calls 20000]
 
-Two gunicorn servers (production configuration) share one store: one with the validity cache
+First, in-process: the CPU time of one `authenticate` call with each credential (the check's own
+cost, steady on a noisy machine; "no cache" reads the memory store there, so the store's own
+latency is in the second table). Then, per profile, two gunicorn servers (production configuration) share one store: one with the validity cache
 (PARLEY_SESSION_CACHE_SECONDS=2, the default), one without it (0: every request reads the session
 from the store). The same read (the newest page of a thread's messages) is timed with a plain
 JWT, then with a session token on the cached server, then on the uncached one; rounds are
@@ -20,6 +22,7 @@ import time
 from bench import common
 
 ITEM, USER = 1, 1
+ROUNDS = 5
 PATH = f"/forum/items/{ITEM}/participant/{USER}/thread/messages?limit=20"
 
 
@@ -84,14 +87,52 @@ def bench_profile(name: str, concurrency: int, seconds: float, repeat: int) -> l
         common.cleanup_scratch(work)
 
 
+def authenticate_cost(calls: int) -> list[list]:
+    """In-process, no HTTP: CPU time of one `authenticate` call for each credential (memory profile).
+    Less noisy than pages/s on a shared machine: it is the check's own cost."""
+    from adapters.auth.jwt import DevTokenMinter, JwtSettings
+    from application.sessions import use_cases as uc
+    from application.shared import Actor
+    from container import Container, resolve_settings
+
+    settings = {"profile": "memory", "auth": "jwt", "jwt_secret": common.SECRET}
+    rows = []
+    for label, cache in (("cached (2 s)", "2"), ("no cache", "0")):
+        container = Container()
+        container.config.from_dict(resolve_settings({**settings, "session_cache_seconds": cache}))
+        plain = DevTokenMinter(JwtSettings.from_settings(settings), container.clock()).mint(USER)
+        issued = uc.create_session(container.sessions.deps(), Actor(USER))
+        authenticator = container.authenticator()
+        variants = [
+            ("plain JWT, without the sessions layer", plain, authenticator._fallback),  # noqa: SLF001
+            ("plain JWT", plain, authenticator),
+            (f"session token, {label}", issued.access_token, authenticator),
+        ]
+        for name, token, authenticator in variants if cache == "2" else variants[2:]:
+            headers = {"Authorization": f"Bearer {token}"}
+            rounds = []
+            for _ in range(ROUNDS):  # the least disturbed of a few rounds: others' load only adds
+                started = time.process_time()
+                for _ in range(calls // ROUNDS):
+                    authenticator.authenticate(headers)
+                rounds.append(1e6 * (time.process_time() - started) / (calls // ROUNDS))
+            rows.append([name, f"{min(rounds):.1f}"])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", default="embedded,postgres")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=20000, help="authenticate calls per credential (in-process)")
     args = parser.parse_args(argv)
     common.header("session check on the read path")
+    common.table("CPU µs per authenticate call (in-process, memory store; best of 5 rounds)", ["credential", "µs"],
+                 authenticate_cost(args.calls))
+    if not args.profiles:
+        return
     rows = []
     for name in args.profiles.split(","):
         rows += bench_profile(name, args.concurrency, args.seconds, args.repeat)

@@ -12,6 +12,9 @@ and belong to a live session (the validity cache, application/sessions/guard.py)
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -107,7 +110,7 @@ class SessionTokenAuthenticator:
         if not headers.get("Authorization"):
             return self._delegate(headers)
         token = bearer_token(headers)
-        if "sid" not in _unverified_claims(token):
+        if not _claims_a_session(token):
             return self._delegate(headers)
         if unverified_algorithm(token) != self._key.algorithm:
             raise Unauthenticated(f"session tokens are signed with {self._key.algorithm}")
@@ -137,10 +140,14 @@ class SessionTokenAuthenticator:
         return self._fallback.authenticate(headers)
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """The payload without checking anything: only to see whether the token claims a session."""
+def _claims_a_session(token: str) -> bool:
+    """Whether the payload has a `sid` claim, checking nothing else: it only picks the path. Done by
+    hand because pyjwt's unverified decode costs about 60 µs per request, this a few."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}
-    return claims if isinstance(claims, dict) else {}
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return False
+    return isinstance(claims, dict) and "sid" in claims
