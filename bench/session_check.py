@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.session_check [--profiles embedded,postgres,aws] [--concurrency 8]
         [--seconds 5] [--repeat 3] [--calls 20000]
 
-First, in-process: the CPU time of one `authenticate` call with each credential (the check's own
-cost, steady on a noisy machine; "no cache" reads the memory store there, so the store's own
-latency is in the second table). Then, per profile, two gunicorn servers (production configuration) share one store: one with the validity cache
-(PARLEY_SESSION_CACHE_SECONDS=2, the default), one without it (0: every request reads the session
-from the store). The same read (the newest page of a thread's messages) is timed with a plain
-JWT, then with a session token on the cached server, then on the uncached one; rounds are
-interleaved `--repeat` times and medians reported, with each as a ratio of the plain JWT's rate.
+First, in-process: the CPU time of one `authenticate` call with each credential (the check's
+own cost, steady on a noisy machine; "no cache" reads the memory store there, so the store's
+latency is in the second table). Then, per profile, two gunicorn servers (production
+configuration) share one store: one with the validity cache (PARLEY_SESSION_CACHE_SECONDS=2, the
+default), one without it (0: every request reads the session from the store). The same read (the
+newest page of a thread's messages) is timed with a plain JWT, then with a session token on the
+cached server, then on the uncached one; rounds are interleaved `--repeat` times and medians
+reported, with each as a ratio of the plain JWT's rate.
 """
 
 from __future__ import annotations
