@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from application.forum.grant_facts import GrantFacts, ItemPermission, closure, decide_grants
+from adapters.grants_document import parse_grants_document
+from application.forum.grant_facts import GrantFacts, ItemPermission, closure, decide_grants, readable_threads
+from application.forum.ports import ReadableThreads
 from domain.forum.model import ThreadKey
 from domain.forum.policy import Grants, ViewLevel, WatchLevel
 
@@ -50,20 +53,18 @@ class GrantTables:
         return tables
 
     def load(self, doc: dict[str, Any]) -> None:
-        for row in doc.get("memberships", []):
-            self.add_member(int(row["group_id"]), int(row["member_id"]))
-        for row in doc.get("item_permissions", []):
+        """A grants document (adapters/grants_document.py), checked whole before anything is added."""
+        parsed = parse_grants_document(doc)
+        for row in parsed["memberships"]:
+            self.add_member(row["group_id"], row["member_id"])
+        for row in parsed["item_permissions"]:
             self.grant(
-                int(row["group_id"]),
-                int(row["item_id"]),
-                ViewLevel[row.get("can_view", "none").upper()],
-                WatchLevel[row.get("can_watch", "none").upper()],
-                tuple(int(g) for g in row.get("can_request_help_to", [])),
+                row["group_id"], row["item_id"], row["can_view"], row["can_watch"], tuple(row["can_request_help_to"])
             )
-        for row in doc.get("managers", []):
-            self.add_manager(int(row["manager_group_id"]), int(row["group_id"]))
-        for row in doc.get("validated", []):
-            self.validate(int(row["user_id"]), int(row["item_id"]))
+        for row in parsed["managers"]:
+            self.add_manager(row["manager_group_id"], row["group_id"])
+        for row in parsed["validated"]:
+            self.validate(row["user_id"], row["item_id"])
 
 
 class MemoryPermissions:
@@ -100,6 +101,12 @@ class MemoryPermissions:
                 children[group].add(member)
         return tuple(sorted(closure(group_id, children)))
 
+    def readable_threads(self, user_id: int, now: datetime, view_floor: ViewLevel = ViewLevel.NONE) -> ReadableThreads:
+        t = self.tables
+        permissions = [p for rows in t.item_permissions.values() for p in rows]
+        validated = [item for user, item in t.validated if user == user_id]
+        return readable_threads(closure(user_id, t.parents), permissions, validated, now, view_floor)
+
 
 class OpenPermissions:
     """Development only: every user sees every item's content and may ask any group for help.
@@ -128,3 +135,6 @@ class OpenPermissions:
 
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
         return self._inner.group_and_descendants(group_id)
+
+    def readable_threads(self, user_id: int, now: datetime) -> ReadableThreads:
+        return self._inner.readable_threads(user_id, now, view_floor=ViewLevel.CONTENT)

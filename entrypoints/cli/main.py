@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +32,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Parley on http://{args.host}:{args.port} (development server)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"a TCP port from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _dev_server_address(environ) -> tuple[str, int]:
+    """The development server listens where gunicorn would (PARLEY_BIND), unless told otherwise."""
+    bind_host, _, bind_port = environ.get("PARLEY_BIND", "").rpartition(":")
+    host = environ.get("PARLEY_HOST") or bind_host or "127.0.0.1"
+    raw_port = environ.get("PARLEY_PORT") or bind_port or "8000"
+    try:
+        return host, _port(raw_port)
+    except argparse.ArgumentTypeError as err:
+        raise SystemExit(f"parley: PARLEY_PORT/PARLEY_BIND: {err}") from None
 
 
 def _duration(text: str):
@@ -129,21 +147,29 @@ def cmd_grants_import(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from adapters.grants_document import InvalidGrantsDocument, parse_grants_document
     from adapters.sql.migrate import current_revision, head_revision
     from adapters.sql.permissions import import_grants
     from container import settings_from_env
 
+    settings = settings_from_env()
+    refusal = _grants_import_refusal(settings)
+    if refusal:
+        print(f"parley grants import: {refusal}", file=sys.stderr)
+        return 2
     try:
         with open(args.file, encoding="utf-8") as handle:
             doc = json.load(handle)
     except (OSError, ValueError) as err:
         print(f"parley grants import: cannot read {args.file}: {err}", file=sys.stderr)
         return 2
-    if not isinstance(doc, dict):
-        print("parley grants import: the document must be a JSON object", file=sys.stderr)
+    try:
+        parse_grants_document(doc)  # checked whole before the database is opened: nothing half-imported
+    except InvalidGrantsDocument as err:
+        print(f"parley grants import: invalid document: {err}", file=sys.stderr)
         return 2
     try:
-        engine = _sql_engine(settings_from_env())
+        engine = _sql_engine(settings)
         try:
             if current_revision(engine) != head_revision():
                 print("parley grants import: the schema is not current: run `parley db upgrade` first", file=sys.stderr)
@@ -151,15 +177,28 @@ def cmd_grants_import(args: argparse.Namespace) -> int:
             counts = import_grants(engine, doc)
         finally:
             engine.dispose()
-    except (KeyError, TypeError, ValueError) as err:
-        print(f"parley grants import: invalid document: {err!r}", file=sys.stderr)
-        return 2
     except SQLAlchemyError as err:
         print(f"parley grants import: {err}", file=sys.stderr)
         return 1
     print(", ".join(f"{name}: {count}" for name, count in counts.items()))
     _publish_access_recheck("parley grants import")
     return 0
+
+
+def _grants_import_refusal(settings) -> str | None:
+    """Grant tables are read only by the SQL profiles with PARLEY_GRANTS=tables (or sql)."""
+    if settings["profile"] not in ("embedded", "postgres", "algorea"):
+        return (
+            f"PARLEY_PROFILE={settings['profile']} keeps no SQL grant tables; import into a SQL profile "
+            "(embedded, postgres, algorea)"
+        )
+    named = os.environ.get("PARLEY_GRANTS")
+    if named is not None and named not in ("tables", "sql"):
+        return (
+            f"PARLEY_GRANTS={named} does not read the grant tables, so the import would change nothing; "
+            "set PARLEY_GRANTS=tables (or leave it unset)"
+        )
+    return None
 
 
 def cmd_grants_recheck(args: argparse.Namespace) -> int:
@@ -215,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the development server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    host, port = _dev_server_address(os.environ)
+    serve.add_argument("--host", default=host, help="default: PARLEY_HOST, else PARLEY_BIND's host, else 127.0.0.1")
+    serve.add_argument("--port", type=_port, default=port, help="default: PARLEY_PORT, PARLEY_BIND's port, 8000")
     serve.set_defaults(run=cmd_serve)
 
     token = sub.add_parser("token", help="mint a development JWT with the configured key or secret")

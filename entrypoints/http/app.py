@@ -10,7 +10,7 @@ from container import SQL_PROFILES, Container, resolve_settings, settings_from_e
 from entrypoints.http import forum, openapi, ops, sessions
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
-from entrypoints.http.limits import BoundedRequest, install_write_limit
+from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import EVENTS_PUBLISHED
 from entrypoints.ws import endpoint as _ws_routes  # noqa: F401  (registers /ws on `sock`)
@@ -65,4 +65,5 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     _start_live_delivery(container)
     # Last, so that every route registered above is covered.
     install_write_limit(app, resolved)
+    install_read_limit(app, resolved)
     return app
