@@ -21,8 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql import tables as t
-from adapters.sql.engine import WRITE_LOCK
 from adapters.sql.base import unavailable_as_backend_error
+from adapters.sql.engine import WRITE_LOCK
 from domain.sessions.model import ChildSession, Session, SessionRef, SessionState
 
 S = t.sessions.c

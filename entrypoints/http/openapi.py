@@ -23,6 +23,7 @@ from domain.forum.events import MAX_MESSAGE_CHARS, EventType
 from domain.forum.model import ThreadStatus
 from entrypoints.http import schemas
 from entrypoints.http.sessions import schemas as session_schemas
+from entrypoints.http.sessions.operations import session_operations
 
 OPENAPI_VERSION = "3.0.3"
 EXTENSION = "parley.openapi"
@@ -250,46 +251,6 @@ OPERATIONS: dict[str, Op] = {
     ),
     "forum.delete_notification": Op("Delete a notification", NotificationReply, errors=WRITE + (404,)),
     "forum.mark_notification_read": Op("Mark a notification read", NotificationReply, errors=WRITE + (404,)),
-    "sessions.create_session": Op(
-        "Create a session for the caller (or, with sessions:admin, any customer); returns its access token",
-        session_schemas.SessionCreated, status=201, errors=WRITE + (409, 415), body=session_schemas.CreateSessionBody,
-        tag="sessions", example={},
-        description="The token is a short-lived JWT carrying the session id (`sid`); renew it with "
-        "POST /sessions/{session_id}/token while the session lives. Once the session ends, every request "
-        "with its tokens is refused (401) and its websockets close (4401) within the bound in docs/sessions.md.",
-    ),
-    "sessions.list_sessions": Op(
-        "A customer's live sessions, newest first", session_schemas.SessionListItem,
-        query=session_schemas.SessionsQuery, many=True, tag="sessions",
-    ),
-    "sessions.list_session_ids": Op(
-        "A customer's live session ids, newest first", session_schemas.SessionRefOut,
-        query=session_schemas.SessionsQuery, many=True, tag="sessions",
-    ),
-    "sessions.last_login": Op(
-        "A customer's latest login time (null before the first)", session_schemas.LastLoginOut,
-        query=session_schemas.CustomerQuery, tag="sessions",
-    ),
-    "sessions.session_of_child": Op(
-        "The session a child session belongs to", session_schemas.SessionOut, errors=READ + (404,), tag="sessions"
-    ),
-    "sessions.get_session": Op("Read a live session", session_schemas.SessionOut, errors=READ + (404,), tag="sessions"),
-    "sessions.end_session": Op(
-        "End a session (closing, then gone) with its children; its tokens stop working", session_schemas.SessionEnded,
-        errors=WRITE + (404, 409), tag="sessions",
-    ),
-    "sessions.renew_token": Op(
-        "A fresh access token for a live session; pushes its idle deadline", session_schemas.SessionCreated,
-        status=201, errors=WRITE + (404, 409), tag="sessions",
-    ),
-    "sessions.create_child": Op(
-        "Add a child session (a device, a tab, a websocket); it ends with its session", session_schemas.ChildCreated,
-        status=201, errors=WRITE + (404, 409, 415), body=session_schemas.CreateChildBody, tag="sessions",
-        example={"label": "tab"},
-    ),
-    "sessions.list_children": Op(
-        "A session's child sessions", session_schemas.ChildOut, many=True, errors=READ + (404,), tag="sessions"
-    ),
     "ops.index": Op("Where to go next: the docs, the API document, the websocket", Index, errors=(),
                     tag="operations", public=True),
     "ops.healthz": Op("The process is up", Health, errors=(), tag="operations", public=True),
@@ -306,6 +267,8 @@ OPERATIONS: dict[str, Op] = {
         "A plain HTTP request, without the upgrade, is answered 400.",
     ),
 }
+# Each context's operations beside its blueprint; they use the Op and error sets defined here.
+OPERATIONS.update(session_operations(Op, READ, WRITE))
 
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "item_id": {"type": "string", "pattern": ID_PATTERN, "example": "10"},
