@@ -300,3 +300,28 @@ def test_a_customer_sees_only_their_own_sessions(deps):
     admin = Actor(user_id=None, scopes=frozenset({uc.ADMIN_SCOPE}))
     assert settled(lambda: [s.id for s in uc.sessions_of_customer(deps, admin, 7)], [mine.id])
     assert uc.last_login(deps, admin, 7) == (7, T0)
+
+
+def test_create_tables_makes_the_sessions_table_with_its_inverted_index(request, dynamodb_endpoint, monkeypatch):
+    import uuid
+
+    from entrypoints.cli.main import main
+    from tests.support.dynamodb import local_client
+
+    from adapters.dynamodb.tables import delete_tables
+
+    name, prefix = f"sessions-{uuid.uuid4().hex[:8]}", f"s{uuid.uuid4().hex[:8]}-"
+    monkeypatch.setenv("PARLEY_DYNAMODB_ENDPOINT_URL", dynamodb_endpoint)
+    monkeypatch.setenv("PARLEY_DYNAMODB_TABLE_PREFIX", prefix)
+    monkeypatch.setenv("PARLEY_DYNAMODB_SESSIONS_TABLE", name)
+    client = local_client(dynamodb_endpoint)
+    assert main(["dynamodb", "create-tables"]) == 0
+    request.addfinalizer(lambda: delete_tables(client, prefix, sessions_table=name))
+    table = client.describe_table(TableName=name)["Table"]
+    assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"PK": "HASH", "SK": "RANGE"}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "GSI1_inverse"
+    assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == {"SK": "HASH", "PK": "RANGE"}
+    ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == "ttl"
+    assert main(["dynamodb", "create-tables"]) == 0  # already there: nothing to do
