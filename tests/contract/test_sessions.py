@@ -305,10 +305,9 @@ def test_a_customer_sees_only_their_own_sessions(deps):
 def test_create_tables_makes_the_sessions_table_with_its_inverted_index(request, dynamodb_endpoint, monkeypatch):
     import uuid
 
+    from adapters.dynamodb.tables import delete_tables
     from entrypoints.cli.main import main
     from tests.support.dynamodb import local_client
-
-    from adapters.dynamodb.tables import delete_tables
 
     name, prefix = f"sessions-{uuid.uuid4().hex[:8]}", f"s{uuid.uuid4().hex[:8]}-"
     monkeypatch.setenv("PARLEY_DYNAMODB_ENDPOINT_URL", dynamodb_endpoint)
