@@ -206,3 +206,15 @@ def test_responses_match_the_openapi_document(client):
     assert [r.status_code for *_, r in cases] == [200] * 6 + [201, 200, 404, 415]
     for path, method, response in cases:
         assert_conforms(spec, path, method, response)
+
+
+@pytest.mark.parametrize(
+    "setting, value",
+    [("session_idle_seconds", "soon"), ("session_max_seconds", "0"), ("session_cache_seconds", "60"),
+     ("session_token_seconds", "5")],
+)
+def test_a_bad_session_setting_stops_the_start(setting, value):
+    container = Container()
+    with pytest.raises(ValueError, match=f"PARLEY_{setting.upper()}"):
+        create_app({"profile": "memory", "auth": "dev", setting: value}, container)
+    container.unwire()
