@@ -43,7 +43,6 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     # Built now so that a bad key or setting stops the start, not the first request.
     container.authenticator()
     container.thread_tokens()
-    container.sessions.deps()  # the session settings (lifetimes, token key) too
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
         container.sql_engine()
