@@ -43,6 +43,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     # Built now so that a bad key or setting stops the start, not the first request.
     container.authenticator()
     container.thread_tokens()
+    container.sessions.deps()  # the session settings: lifetimes, cache bound, token key
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
         container.sql_engine()
@@ -52,14 +53,16 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.container = container
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.sort_keys = False
-    register_error_handlers(app)
     ops.install_request_hooks(app)
     app.before_request(refuse_nul_in_url)
     handshake.install(app)
-    app.register_blueprint(ops.bp)
+    # Each context's flask-smorest blueprint is registered with `api` (entrypoints/http/blueprint.py).
+    api = openapi.init_api(app)
+    register_error_handlers(app)
+    api.register_blueprint(ops.bp)
+    api.register_blueprint(forum.bp)
+    api.register_blueprint(sessions.bp)
     app.register_blueprint(openapi.bp)
-    app.register_blueprint(forum.bp)
-    app.register_blueprint(sessions.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

@@ -1,4 +1,4 @@
-"""Helpers shared by the blueprints: reading JSON bodies and query strings, the acting user, replies."""
+"""Helpers shared by the blueprints: the acting user, the NUL refusal, and the write replies."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Any
 
 from dependency_injector.wiring import Provide, inject
 from flask import g, jsonify, request
-from marshmallow import Schema
 
 from application.shared import Actor, Authenticator
 from domain.shared import InvalidRequest
-from entrypoints.http.errors import UnsupportedMediaType
 
 
 def refuse_nul_in_url() -> None:
@@ -24,30 +22,6 @@ def refuse_nul_in_url() -> None:
     for name, value in request.args.items(multi=True):
         if "\x00" in name or "\x00" in value:
             raise InvalidRequest("NUL in the query string", {"query": ["must not contain NUL (%00)"]})
-
-
-def json_body(schema: Schema) -> dict[str, Any]:
-    if not request.is_json:
-        raise UnsupportedMediaType("request body must be JSON", {"Content-Type": ["use application/json"]})
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nesting deep enough to exhaust the parser is malformed input, not a 500
-        data = None
-    if data is None:
-        raise InvalidRequest("malformed JSON body", {"body": ["is not valid JSON"]})
-    if not isinstance(data, dict):
-        raise InvalidRequest("JSON body must be an object", {"body": ["must be a JSON object"]})
-    return schema.load(data)
-
-
-def query_args(schema: Schema) -> dict[str, Any]:
-    args = {}
-    for name in request.args:
-        values = request.args.getlist(name)
-        if len(values) > 1:
-            raise InvalidRequest("repeated query parameter", {name: ["give it once"]})
-        args[name] = values[0]
-    return schema.load(args)
 
 
 @inject
@@ -66,3 +40,16 @@ def write_reply(message: str, data: Any, status: int = 200, headers: dict | None
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def created(data: Any, headers: dict | None = None):
+    """AlgoREA's reply to a write that made something: 201 `{success, message: "created", data}`."""
+    return write_reply("created", data, 201, headers)
+
+
+def updated(data: Any, headers: dict | None = None):
+    return write_reply("updated", data, 200, headers)
+
+
+def deleted(data: Any, headers: dict | None = None):
+    return write_reply("deleted", data, 200, headers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import re
@@ -13,15 +14,18 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import structlog
 from dependency_injector.wiring import Provide, inject
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
+from marshmallow import fields, validate
 from werkzeug.wsgi import ClosingIterator
 
 from application.shared import HealthCheck
 from entrypoints import metrics
+from entrypoints.http.blueprint import RETRY_AFTER, Blueprint
 from entrypoints.http.errors import error_response
+from entrypoints.http.schemas import Out
 from entrypoints.logs import get_logger
 
-bp = Blueprint("ops", __name__)
+bp = Blueprint("ops", __name__, public=True, description="Health, readiness and metrics")
 log = get_logger("http")
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -31,9 +35,35 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 READY_RETRY_AFTER = 5
 
 
+class Health(Out):
+    status = fields.String(required=True)
+
+
+class CheckResult(Out):
+    status = fields.String(required=True, validate=validate.OneOf(["up", "down"]))
+    duration_ms = fields.Float()
+    error = fields.String()
+
+
+class Readiness(Out):
+    status = fields.String(required=True, validate=validate.OneOf(["ready", "unavailable"]))
+    checks = fields.Dict(keys=fields.String(), values=fields.Nested(CheckResult), required=True)
+
+
+class Index(Out):
+    service = fields.String()
+    docs = fields.String()
+    openapi = fields.String()
+    websocket = fields.String()
+    health = fields.Dict(keys=fields.String(), values=fields.String())
+    contexts = fields.List(fields.String())
+    readme = fields.String()
+
+
 @bp.get("/")
+@bp.response(200, Index)
 def index():
-    """Where a newcomer lands: what to open next."""
+    """Where to go next: the docs, the API document, the websocket"""
     return jsonify(
         {
             "service": "parley",
@@ -48,13 +78,18 @@ def index():
 
 
 @bp.get("/healthz")
+@bp.response(200, Health)
 def healthz():
+    """The process is up"""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@bp.response(200, Readiness)
+@bp.alt_response(503, schema=Readiness, description="A backend is down", headers=RETRY_AFTER)
 @inject
 def readyz(checks: list = Provide["health_checks"], timeout: str = Provide["config.ready_timeout"]):
+    """Every configured backend answers (503 with Retry-After when one does not)"""
     results = run_checks([c for c in checks if c is not None], float(timeout or 2))
     ready = all(r["status"] == "up" for r in results.values())
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": results})
@@ -95,8 +130,13 @@ def _timed(check: HealthCheck) -> dict:
 
 
 @bp.get("/metrics")
+@bp.response(200, {"type": "string"}, content_type="text/plain")
+@bp.errors(401, 403)
 def prometheus_metrics():
-    """Open to a scraper on this machine; from anywhere else only with PARLEY_METRICS_TOKEN."""
+    """Prometheus metrics
+
+    Open to a scraper on this machine; from anywhere else only with PARLEY_METRICS_TOKEN.
+    """
     refusal = _metrics_refusal(current_app.container.config.get("metrics_token"))
     if refusal is not None:
         return refusal
@@ -159,6 +199,13 @@ class RequestIdMiddleware:
         return ClosingIterator(body, structlog.contextvars.clear_contextvars)
 
 
+@functools.lru_cache(maxsize=512)
+def route_label(rule: str) -> str:
+    """The URL rule without its converters (`<id64:item_id>` is `<item_id>`): the label of the metrics
+    and logs, which dashboards key on, stays the same whatever converter a route uses."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"<\1>", rule)
+
+
 def _start_request() -> None:
     g.request_started = time.perf_counter()
     g.request_id = request.environ.get(REQUEST_ID_ENVIRON) or request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
@@ -167,7 +214,7 @@ def _start_request() -> None:
 def _finish_request(response: Response) -> Response:
     started = g.get("request_started")
     duration = time.perf_counter() - started if started is not None else 0.0
-    route = request.url_rule.rule if request.url_rule is not None else metrics.UNMATCHED_ROUTE
+    route = route_label(request.url_rule.rule) if request.url_rule is not None else metrics.UNMATCHED_ROUTE
     metrics.HTTP_REQUEST_SECONDS.labels(route, request.method, str(response.status_code)).observe(duration)
     request_id = g.get("request_id") or uuid.uuid4().hex
     response.headers[REQUEST_ID_HEADER] = request_id

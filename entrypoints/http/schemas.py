@@ -1,11 +1,11 @@
-"""marshmallow schemas for every body and query string of the HTTP API."""
+"""marshmallow fields and schemas every context's HTTP API shares: ids, query-string values, the
+write reply and the error envelope. A context's own schemas live in its package
+(entrypoints/http/forum/schemas.py)."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from domain.forum.events import TASK_EVENT_TYPES
-from domain.forum.model import STORED_STATUSES, ThreadStatus
 from domain.shared import MAX_ID, DomainError, client_utc
 
 
@@ -68,54 +68,36 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-class UpdateThreadBody(StrictSchema):
-    status = fields.String(validate=validate.OneOf(sorted(STORED_STATUSES)))
-    helper_group_id = Id(allow_none=True)
-    message_count = fields.Integer(strict=True, validate=validate.Range(min=0, max=2**31 - 1))
-    message_count_increment = fields.Integer(strict=True, validate=validate.Range(min=-(2**31), max=2**31 - 1))
+class Out(Schema):
+    """Responses may grow fields; clients must ignore the ones they do not know."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
-class PostMessageBody(StrictSchema):
-    text = fields.String(required=True)
-    uuid = fields.String()
-
-
-class EditMessageBody(StrictSchema):
-    text = fields.String(required=True)
-
-
-class TaskEventBody(StrictSchema):
-    type = fields.String(
-        required=True,
-        validate=validate.OneOf(sorted(str(t) for t in TASK_EVENT_TYPES)),
+class ErrorDetail(Out):
+    code = fields.String(required=True, metadata={"description": "machine-readable, snake_case"})
+    details = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), required=True,
+        metadata={"description": "field name → reasons"},
     )
-    attempt_id = Id(required=True)
-    answer_id = Id()
-    score = fields.Float(allow_nan=False, validate=validate.Range(min=0, max=100))
-    validated = fields.Boolean(truthy={True}, falsy={False})
 
 
-class EventsQuery(StrictSchema):
-    after = fields.String()
-    limit = QueryInt(load_default=100, validate=validate.Range(min=1, max=500))
+class ErrorEnvelope(Out):
+    success = fields.Boolean(required=True, validate=validate.Equal(False))
+    message = fields.String(required=True)
+    error = fields.Nested(ErrorDetail, required=True)
 
 
-class MessagesQuery(StrictSchema):
-    before = fields.String()
-    limit = QueryInt(load_default=10, validate=validate.Range(min=1, max=20))
-
-
-class ThreadsQuery(StrictSchema):
-    is_mine = Flag()
-    watched_group_id = Id()
-    helper_group_id = Id()
-    item_id = Id()
-    status = fields.String(validate=validate.OneOf([s.value for s in ThreadStatus if s != ThreadStatus.NOT_STARTED]))
-    latest_update_gt = UtcTime()
-    limit = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
-    from_ = fields.String(data_key="from")
-
-
-class NotificationsQuery(StrictSchema):
-    before = fields.String()
-    limit = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
+def write_envelope(name: str, data: type[Schema], messages: tuple[str, ...]) -> type[Schema]:
+    """AlgoREA's write reply, `{success, message, data}`, around one data schema (common.py's
+    `created` / `updated` / `deleted` send it)."""
+    return type(
+        name,
+        (Out,),
+        {
+            "success": fields.Boolean(required=True, validate=validate.Equal(True)),
+            "message": fields.String(required=True, validate=validate.OneOf(list(messages))),
+            "data": fields.Nested(data, required=True),
+        },
+    )

@@ -166,7 +166,9 @@ ATTACKER = [
     Case("GET", "/ws", headers={**WS_UPGRADE, "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "x"}, status=400),
     Case("GET", "/ws", headers={**WS_UPGRADE, "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": WS_KEY,
                                 "Host": "xn--zz"}, status=400),
-    Case("GET", "/ws", headers={"Connection": "Upgrade", "Upgrade": "h2c"}, status=400),
+    # not a websocket upgrade at all: 426, naming the upgrade this endpoint wants (issue 19)
+    Case("GET", "/ws", headers={"Connection": "Upgrade", "Upgrade": "h2c"}, status=426),
+    Case("GET", "/ws", status=426),
     Case("GET", "/ws?token=%00", headers={**WS_UPGRADE, "Sec-WebSocket-Version": "13",
                                           "Sec-WebSocket-Key": WS_KEY}, status=400),
     # paths and methods

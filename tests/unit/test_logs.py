@@ -166,7 +166,11 @@ def gunicorn_hooks(monkeypatch):
     import runpy
 
     for name in ("PROMETHEUS_MULTIPROC_DIR", "_PARLEY_MADE_METRICS_DIR"):
-        monkeypatch.delenv(name, raising=False)  # and whatever the hooks set is undone afterwards
+        # Set first, so that monkeypatch records the variable and removes what the hooks set later:
+        # a delenv of an absent variable records nothing, and the servers that later tests start
+        # would inherit a deleted metrics directory.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 

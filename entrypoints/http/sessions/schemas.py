@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from domain.sessions.model import MAX_LABEL_CHARS, SESSION_ID_CHARS, SessionState
-from entrypoints.http.schemas import Id, QueryInt, StrictSchema
+from entrypoints.http.schemas import Id, Out, QueryInt, StrictSchema, write_envelope
 
 SESSION_ID_PATTERN = rf"^[0-9a-f]{{{SESSION_ID_CHARS}}}$"
 
@@ -39,13 +39,6 @@ class SessionsQuery(CustomerQuery):
 
 
 # -- answers ----------------------------------------------------------------------------------
-
-
-class Out(Schema):
-    """Responses may grow fields; clients must ignore the ones they do not know."""
-
-    class Meta:
-        unknown = INCLUDE
 
 
 class SessionOut(Out):
@@ -91,19 +84,6 @@ class LastLoginOut(Out):
     last_login_time = fields.DateTime(required=True, allow_none=True)
 
 
-def write_envelope(name: str, data: type[Schema], message: str) -> type[Schema]:
-    """AlgoREA's write reply, `{success, message, data}`, around one data schema."""
-    return type(
-        name,
-        (Out,),
-        {
-            "success": fields.Boolean(required=True, validate=validate.Equal(True)),
-            "message": fields.String(required=True, validate=validate.Equal(message)),
-            "data": fields.Nested(data, required=True),
-        },
-    )
-
-
-SessionCreated = write_envelope("SessionCreated", IssuedSessionOut, "created")
-SessionEnded = write_envelope("SessionEnded", EndedOut, "deleted")
-ChildCreated = write_envelope("ChildCreated", ChildOut, "created")
+SessionCreated = write_envelope("SessionCreated", IssuedSessionOut, ("created",))
+SessionEnded = write_envelope("SessionEnded", EndedOut, ("deleted",))
+ChildCreated = write_envelope("ChildCreated", ChildOut, ("created",))
