@@ -28,34 +28,37 @@ from adapters.auth.sessions import (
     token_seconds,
 )
 from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
-from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.dynamodb.sessions import DynamoDbSessionStore
+from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
-from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.memory.sessions import MemorySessionStore
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
-from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.sessions import SqlSessionStore
+from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.sessions.guard import SessionGuard
 from application.sessions.topics import SESSIONS_ENDED_TOPIC
 from application.sessions.use_cases import SessionDeps
 from application.shared import SystemClock
 from domain.sessions.model import SessionPolicy
+from entrypoints.metrics import MESSAGEBUS_HANDLER_FAILURES
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
 
@@ -77,6 +80,9 @@ REDIS_PROFILES = ("postgres", "algorea", "aws")
 
 
 AUTH_MODES = ("dev", "jwt")
+# Where message-bus handlers run: `background` (a worker, after the response; the default of the
+# server profiles) or `inline` (before the response; the memory profile's default, for tests).
+MESSAGEBUS_MODES = ("inline", "background")
 # Profiles that keep real data: the development header (anyone may claim any user) is refused there.
 DEV_AUTH_REFUSED = ("postgres", "algorea", "aws")
 
@@ -100,6 +106,9 @@ def resolve_settings(settings: Mapping[str, str]) -> dict[str, str]:
     # unless a JWT key is configured; every profile with real data authenticates with JWTs.
     has_jwt_key = any(resolved.get(k) for k in ("jwt_secret", "jwt_public_key_file", "jwt_jwks_file"))
     resolved.setdefault("auth", "dev" if resolved["profile"] == "memory" and not has_jwt_key else "jwt")
+    if resolved.get("messagebus", "inline") not in MESSAGEBUS_MODES:
+        modes = ", ".join(MESSAGEBUS_MODES)
+        raise ValueError(f"PARLEY_MESSAGEBUS must be one of {modes}, not {resolved['messagebus']!r}")
     if resolved["auth"] not in AUTH_MODES:
         raise ValueError(f"PARLEY_AUTH must be one of {', '.join(AUTH_MODES)}, not {resolved['auth']!r}")
     if resolved["auth"] == "dev" and resolved["profile"] in DEV_AUTH_REFUSED:
@@ -173,6 +182,19 @@ def _dynamodb_health(settings: Mapping[str, str], forum):
 
 def _token_minter(settings: Mapping[str, str], clock) -> DevTokenMinter:
     return DevTokenMinter(JwtSettings.from_settings(settings), clock)
+
+
+def _message_bus(settings: Mapping[str, str], container: Container) -> MessageBus:
+    """Every context's handlers on one bus; each context's table gets its dependencies lazily
+    (they hold units of work, which hold this bus)."""
+    mode = settings.get("messagebus") or ("inline" if settings.get("profile") == "memory" else "background")
+    runner = InlineRunner() if mode == "inline" else BackgroundRunner()
+    handlers = merge_handlers(forum_handlers.handlers(container.forum))
+    return MessageBus(handlers, runner, on_failure=_count_handler_failure)
+
+
+def _count_handler_failure(handler_name: str, event: object) -> None:
+    MESSAGEBUS_HANDLER_FAILURES.labels(handler=handler_name).inc()
 
 
 def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
@@ -305,19 +327,22 @@ class Container(containers.DeclarativeContainer):
     )
     thread_tokens = providers.Singleton(_thread_token_issuer, config, clock)
 
+    # Side effects after a commit (follower notifications, …): handed the units of work's recorded events.
+    message_bus = providers.Singleton(_message_bus, config, __self__)
+
     forum_state = providers.Singleton(MemoryForumState)
     # One boto3 client per process (PARLEY_DYNAMODB_ENDPOINT_URL, _REGION, _TABLE_PREFIX).
     dynamodb_forum = providers.Singleton(DynamoDbForum.from_settings, config)
     forum_uow = providers.Selector(
         config.profile,
-        memory=providers.Factory(MemoryForumUnitOfWork, state=forum_state, notifier=notifier),
-        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier),
-        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier),
+        memory=providers.Factory(MemoryForumUnitOfWork, state=forum_state, notifier=notifier, bus=message_bus),
+        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, bus=message_bus),
+        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, bus=message_bus),
         # Status in PostgreSQL, events in DynamoDB through a transactional outbox (DESIGN.md §3.3).
         algorea=providers.Factory(
-            AlgoreaForumUnitOfWork, engine=sql_engine, forum=dynamodb_forum, notifier=notifier
+            AlgoreaForumUnitOfWork, engine=sql_engine, forum=dynamodb_forum, notifier=notifier, bus=message_bus
         ),
-        aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier),
+        aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier, bus=message_bus),
     )
     # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
     # a thread do not queue behind each other and its writers (docs/performance.md).
@@ -334,8 +359,9 @@ class Container(containers.DeclarativeContainer):
     subscription_store = providers.Selector(
         config.profile,
         memory=providers.Singleton(MemorySubscriptionStore),
-        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine),
-        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine),
+        # The clock decides which rows a put purges as expired.
+        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
+        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
         # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB.
         algorea=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
         aws=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),

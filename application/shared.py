@@ -84,6 +84,11 @@ class Publication:
     payload: dict[str, Any]
     _frame: list[str] = field(default_factory=list, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # A topic value (application/delivery/topics.py) is published under its name.
+        if not isinstance(self.topic, str):
+            object.__setattr__(self, "topic", self.topic.name)
+
     def frame(self) -> str:
         if not self._frame:
             self._frame.append(json.dumps({"type": "event", **self.payload}, separators=(",", ":")))

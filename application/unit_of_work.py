@@ -1,9 +1,12 @@
-"""The unit-of-work base: commits, rolls back, and hands stored events to the notifier after commit."""
+"""The unit-of-work base: commits, rolls back, and after commit hands publications to the notifier
+and recorded domain events to the message bus."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from application.messagebus import MessageBus
 from application.shared import Notifier, Publication
 
 log = logging.getLogger(__name__)
@@ -16,15 +19,21 @@ class UnitOfWorkBase:
     subscriber never sees an event that was not stored (cosmicpython's collect_new_events idea).
     """
 
-    def __init__(self, notifier: Notifier):
+    def __init__(self, notifier: Notifier, bus: MessageBus | None = None):
         self._notifier = notifier
+        # Side effects of the recorded events (follower notifications, …); None: nobody listens.
+        self.bus = bus
         self._pending: list[Publication] = []
         self._committed_publications: list[Publication] = []
+        self._recorded: list[Any] = []
+        self._committed_events: list[Any] = []
         self._committed = False
 
     def __enter__(self):
         self._pending = []
         self._committed_publications = []
+        self._recorded = []
+        self._committed_events = []
         self._committed = False
         self._begin()
         return self
@@ -38,12 +47,18 @@ class UnitOfWorkBase:
         committed, self._committed_publications = self._committed_publications, []
         if committed:
             self._publish(committed)
+        events, self._committed_events = self._committed_events, []
+        if events and self.bus is not None:
+            # The bus logs and counts a failing handler itself; its runner decides when they run.
+            self.bus.handle(events)
 
     def commit(self) -> None:
         self._commit()
         self._committed = True
         self._committed_publications += self._pending
         self._pending = []
+        self._committed_events += self._recorded
+        self._recorded = []
 
     def _publish(self, pending: list[Publication]) -> None:
         """The data is committed; failing live delivery must not turn that into an error.
@@ -57,7 +72,12 @@ class UnitOfWorkBase:
 
     def rollback(self) -> None:
         self._pending = []
+        self._recorded = []
         self._rollback()
+
+    def record(self, event: Any) -> None:
+        """A domain event whose handlers run once this transaction has committed (never if it rolls back)."""
+        self._recorded.append(event)
 
     def queue(self, publication: Publication) -> None:
         self._pending.append(publication)

@@ -122,6 +122,14 @@ LIVE_SUBSCRIPTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 
+# Counter names end in _total on the wire; prometheus_client adds the suffix.
+MESSAGEBUS_HANDLER_FAILURES = Counter(
+    "parley_messagebus_handler_failures",
+    "Message-bus handlers (side effects after a commit, such as follower notifications) that raised",
+    ["handler"],
+    registry=REGISTRY,
+)
+
 UNMATCHED_ROUTE = "<unmatched>"
 
 

@@ -38,6 +38,7 @@ from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, item_key, m
 from adapters.dynamodb.forum.unit_of_work import DynamoDbForumUnitOfWork
 from adapters.sql import tables as sql_tables
 from adapters.sql.forum import SqlForumUnitOfWork
+from application.messagebus import MessageBus
 from application.shared import Notifier, Publication
 from application.unit_of_work import UnitOfWorkBase
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
@@ -165,8 +166,15 @@ class OutboxEventStore:
 
 
 class AlgoreaForumUnitOfWork(UnitOfWorkBase):
-    def __init__(self, engine: Engine, forum: DynamoDbForum, notifier: Notifier, relay: OutboxRelay | None = None):
-        super().__init__(notifier)
+    def __init__(
+        self,
+        engine: Engine,
+        forum: DynamoDbForum,
+        notifier: Notifier,
+        relay: OutboxRelay | None = None,
+        bus: MessageBus | None = None,
+    ):
+        super().__init__(notifier, bus)
         self._sql = SqlForumUnitOfWork(engine, _NoNotifier())
         self.relay = relay or OutboxRelay(engine, forum)
         self.touched: set[ThreadKey] = set()

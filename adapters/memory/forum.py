@@ -17,6 +17,7 @@ from application.forum.ports import (
     ReadMarker,
     ThreadListQuery,
 )
+from application.messagebus import MessageBus
 from application.shared import Notifier
 from application.unit_of_work import UnitOfWorkBase
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
@@ -160,8 +161,8 @@ class MemoryReadMarkerStore:
 
 
 class MemoryForumUnitOfWork(UnitOfWorkBase):
-    def __init__(self, state: MemoryForumState, notifier: Notifier):
-        super().__init__(notifier)
+    def __init__(self, state: MemoryForumState, notifier: Notifier, bus: MessageBus | None = None):
+        super().__init__(notifier, bus)
         self._state = state
         self._undo: list[Undo] = []
         self.threads = MemoryThreadRepository(state, self._undo)

@@ -16,7 +16,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from application.forum.notifications import SubscriptionStore
+from application.delivery.subscriptions import SubscriptionStore
+from application.delivery.topics import Topic
 from application.shared import Publication
 
 log = logging.getLogger(__name__)
@@ -40,10 +41,10 @@ class ApiGatewayNotifier:
     def publish(self, publications: list[Publication]) -> None:
         for publication in publications:
             data = publication.frame().encode()
-            for subscription in self._subscriptions.of_topic(publication.topic, self._now()):
+            for subscription in self._subscriptions.of_topic(Topic.parse(publication.topic), self._now()):
                 self._post(subscription.topic, subscription.connection_id, data)
 
-    def _post(self, topic: str, connection_id: str, data: bytes) -> None:
+    def _post(self, topic: Topic, connection_id: str, data: bytes) -> None:
         try:
             self._client.post_to_connection(ConnectionId=connection_id, Data=data)
         except ClientError as err:

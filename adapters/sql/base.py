@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from adapters.sql.engine import WRITE_LOCK, enter_unit, leave_unit
+from application.messagebus import MessageBus
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
 
@@ -86,8 +87,8 @@ class SqlUnitOfWork(UnitOfWorkBase):
     its repositories `self._tx`.
     """
 
-    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
-        super().__init__(notifier)
+    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False, bus: MessageBus | None = None):
+        super().__init__(notifier, bus)
         self._engine = engine
         self._tx = SqlTransaction(locking=not read_only)
         self._bound: Token | None = None

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from adapters.sql import tables as t
 from adapters.sql.base import SqlTransaction, SqlUnitOfWork, unavailable_as_backend_error, upsert
 from application.forum.ports import Follow, MessageUuidTaken, ReadableThreads, ReadMarker, ThreadListQuery
+from application.messagebus import MessageBus
 from application.shared import Notifier
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
 from domain.forum.model import Thread, ThreadKey, ThreadStatus
@@ -286,8 +287,8 @@ class SqlReadMarkerStore:
 
 
 class SqlForumUnitOfWork(SqlUnitOfWork):
-    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False):
-        super().__init__(engine, notifier, read_only)
+    def __init__(self, engine: Engine, notifier: Notifier, read_only: bool = False, bus: MessageBus | None = None):
+        super().__init__(engine, notifier, read_only, bus)
         self.threads = SqlThreadRepository(self._tx)
         self.events = SqlEventStore(self._tx)
         self.follows = SqlFollowStore(self._tx)

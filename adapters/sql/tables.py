@@ -118,28 +118,31 @@ thread_read_markers = sa.Table(
     sa.PrimaryKeyConstraint("item_id", "participant_id", "user_id"),
 )
 
-# -- live delivery (application/forum/notifications.py) ------------------------------------------
+# -- delivery (application/delivery/), shared by every context ------------------------------------
 
 # A follower's stored notifications. Ids sort by creation time (new_notification_id), so a page,
 # newest first from a keyset position, is a range of the primary key, as are delete and mark-read
-# (which also check the owner: another user's id matches no row).
+# (which also check the owner: another user's id matches no row). `topic` is where it came from
+# (a topic name such as forum.thread.7.100), `type` what it is, `payload` the context's fields.
 notifications = sa.Table(
     "notifications",
     metadata,
     sa.Column("user_id", Id, nullable=False),
     sa.Column("id", sa.String(32), nullable=False),
-    *_thread_key(),
-    sa.Column("event", sa.JSON, nullable=False),
+    sa.Column("topic", sa.String(255), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("read", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.PrimaryKeyConstraint("user_id", "id"),
 )
 
 # Who watches a topic live, shared by every process. One row per (topic, connection): renewing
-# overwrites it, and "who watches this topic" is a range of the primary key. Nothing deletes
-# expired rows for us (a crashed process never unsubscribes), so reads filter on expires_at.
-live_subscriptions = sa.Table(
-    "live_subscriptions",
+# overwrites it, and "who watches this topic" is a range of the primary key. A crashed process
+# never unsubscribes: reads filter on expires_at, and each put deletes a bounded batch of its
+# topic's expired rows.
+delivery_subscriptions = sa.Table(
+    "delivery_subscriptions",
     metadata,
     sa.Column("topic", sa.String(255), nullable=False),
     sa.Column("connection_id", sa.String(255), nullable=False),
@@ -250,6 +253,6 @@ validated_items = sa.Table(
 )
 
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
-LIVE_TABLES = (notifications, live_subscriptions)
+DELIVERY_TABLES = (notifications, delivery_subscriptions)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
 SESSION_TABLES = (sessions, child_sessions, session_logins)

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from application.delivery.notifications import NotificationStore
+from application.delivery.subscriptions import SubscriptionStore
 from application.forum.grant_facts import grants_from_thread_claims
-from application.forum.notifications import NotificationStore, SubscriptionStore
 from application.forum.ports import ForumUnitOfWork, Permissions, ThreadRepository
 from application.forum.thread_token import NoThreadTokens, ThreadTokenIssuer
 from application.shared import Actor, Clock, Notifier

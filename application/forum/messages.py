@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 
 from application.forum.deps import ForumDeps, load_thread, require_read
 from application.forum.follows import ensure_following
-from application.forum.notifications import notify_followers
 from application.forum.ports import MessageUuidTaken, ReadMarker
-from application.forum.topics import event_publication, thread_topic
+from application.forum.topics import event_publication
 from application.shared import Actor
 from domain.forum import events as ev
 from domain.forum.events import EventType, StoredEvent
 from domain.forum.model import ThreadKey
-from domain.forum.policy import can_moderate, can_read, can_write
+from domain.forum.policy import can_moderate, can_write
 from domain.shared import Conflict, Cursor, Forbidden, NotFound, rfc3339
 
 MESSAGE_TYPES = frozenset({EventType.MESSAGE})
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -53,26 +50,10 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
         uow.threads.save(thread.with_message_posted(now))
         ensure_following(uow, key, actor.user_id, now)
         uow.queue(event_publication(stored))
+        # Followers' notifications: a handler after the commit (application/forum/handlers.py).
+        uow.record(ev.MessagePosted(stored))
         uow.commit()
-    _notify_followers(deps, stored)
     return PostResult(stored, created=True)
-
-
-def _notify_followers(deps: ForumDeps, message: StoredEvent) -> None:
-    """After the commit: the message is safe whatever happens here."""
-    if deps.notifications is None or deps.subscriptions is None or deps.notifier is None:
-        return
-    now = deps.now()
-    try:
-        with deps.reader() as uow:
-            thread = load_thread(uow.threads, message.key)
-            followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
-        # A follow outlives the right to read (the helper group changed, the window closed).
-        followers = [uid for uid in followers if _may_read(deps, uid, thread, now)]
-        watching = {s.user_id for s in deps.subscriptions.of_topic(thread_topic(message.key), now) if s.user_id}
-        notify_followers(message, followers, watching, deps.notifications, deps.notifier, now)
-    except Exception:
-        log.warning("could not notify the followers of a thread", exc_info=True)
 
 
 def _same_post(existing: StoredEvent, actor: Actor, text: str) -> StoredEvent:
@@ -81,10 +62,6 @@ def _same_post(existing: StoredEvent, actor: Actor, text: str) -> StoredEvent:
     if existing.user_id != actor.user_id or (first_text is not None and first_text != text):
         raise Conflict("uuid already used for another message", {"uuid": ["already used in this thread"]})
     return existing
-
-
-def _may_read(deps: ForumDeps, user_id: int, thread, now) -> bool:
-    return can_read(deps.permissions.grants(user_id, thread.key, thread.helper_group_id), thread, now)
 
 
 def edit_message(deps: ForumDeps, actor: Actor, key: ThreadKey, uuid: str, text: str) -> StoredEvent:

@@ -1,81 +1,38 @@
-"""Notifications: a follower who is not watching a thread live hears about new messages later.
+"""Forum notifications: a follower who is not watching a thread live hears about new messages later.
 
-They are derived from committed events, written after the post's own transaction: a crash in
-between loses a notification, never a message (the message is what was acknowledged).
+The stores and the notification value are delivery's (application/delivery/); what is the forum's
+is who gets one (followers who may still read, not the author, not watching live) and its public
+shape, `{id, type: "forum.message", item_id, participant_id, event, created_at, read}`. They are
+written by a message-bus handler after the post's commit (application/forum/handlers.py): a crash
+in between loses a notification, never a message (the message is what was acknowledged).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from application.forum.topics import user_topic
-from application.shared import Actor, Notifier, Publication
+from application.delivery.notifications import (
+    Notification,
+    NotificationStore,
+    is_notification_id,
+    new_notification_id,
+    notification_publication,
+)
+from application.forum.topics import thread_topic
+from application.shared import Actor, Notifier
 from domain.forum.events import StoredEvent
 from domain.forum.model import ThreadKey
-from domain.shared import Forbidden, InvalidRequest, NotFound, rfc3339
+from domain.shared import Forbidden, InvalidRequest, NotFound
 
-NOTIFICATION_ID_CHARS = 25
-
-
-@dataclass(frozen=True)
-class Notification:
-    id: str
-    user_id: int
-    key: ThreadKey
-    event: dict[str, Any]
-    created_at: datetime
-    read: bool = False
-
-    def to_public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": "forum.message",
-            "item_id": str(self.key.item_id),
-            "participant_id": str(self.key.participant_id),
-            "event": self.event,
-            "created_at": rfc3339(self.created_at),
-            "read": self.read,
-        }
+MESSAGE_NOTIFICATION = "forum.message"
 
 
-class NotificationStore(Protocol):
-    def add(self, notifications: list[Notification]) -> None: ...
-
-    def page(self, user_id: int, before_id: str | None, limit: int) -> list[Notification]:
-        """Newest first; ids sort by creation time."""
-        ...
-
-    def delete(self, user_id: int, notification_id: str) -> bool: ...
-
-    def mark_read(self, user_id: int, notification_id: str) -> bool: ...
-
-
-@dataclass(frozen=True)
-class LiveSubscription:
-    """A websocket's subscription to a topic, kept so other processes know who is watching."""
-
-    topic: str
-    connection_id: str
-    user_id: int | None
-    expires_at: datetime
-
-
-class SubscriptionStore(Protocol):
-    def put(self, subscription: LiveSubscription) -> None: ...
-
-    def delete(self, topic: str, connection_id: str) -> None: ...
-
-    def of_topic(self, topic: str, now: datetime) -> list[LiveSubscription]:
-        """Unexpired subscriptions only: stores may delete expired rows late."""
-        ...
-
-
-def new_notification_id(now: datetime) -> str:
-    """Sortable by time (milliseconds), unique by a random suffix."""
-    return f"{int(now.timestamp() * 1000):013d}{os.urandom(6).hex()}"
+def forum_notification(
+    notification_id: str, user_id: int, key: ThreadKey, event: dict[str, Any], created_at: datetime
+) -> Notification:
+    payload = {"item_id": str(key.item_id), "participant_id": str(key.participant_id), "event": event}
+    return Notification(notification_id, user_id, thread_topic(key), MESSAGE_NOTIFICATION, payload, created_at)
 
 
 def notify_followers(
@@ -88,19 +45,16 @@ def notify_followers(
 ) -> list[Notification]:
     """Store and push a notification for each follower who is neither the author nor watching live."""
     recipients = sorted(set(followers) - watching - {event.user_id})
-    made = [Notification(new_notification_id(now), uid, event.key, event.to_public(), now) for uid in recipients]
+    public = event.to_public()
+    made = [forum_notification(new_notification_id(now), uid, event.key, public, now) for uid in recipients]
     if made:
         store.add(made)
-        notifier.publish([_publication(n) for n in made])
+        notifier.publish([notification_publication(n) for n in made])
     return made
 
 
-def _publication(n: Notification) -> Publication:
-    return Publication(user_topic(n.user_id), {"topic": "notification.new", "notification": n.to_public()})
-
-
 def check_notification_id(raw: str) -> str:
-    if len(raw) != NOTIFICATION_ID_CHARS or not raw.isalnum() or not raw.isascii():
+    if not is_notification_id(raw):
         raise InvalidRequest("invalid notification id", {"id": ["not a notification id"]})
     return raw
 

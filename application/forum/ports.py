@@ -172,3 +172,7 @@ class ForumUnitOfWork(Protocol):
     def queue(self, publication: Publication) -> None:
         """Queue a publication for live delivery once (and only if) the transaction commits."""
         ...
+
+    def record(self, event: object) -> None:
+        """Record a domain event: the message bus runs its handlers once (and only if) this commits."""
+        ...

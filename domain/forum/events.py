@@ -164,3 +164,10 @@ def grade_updated(key: ThreadKey, attempt_id: int, answer_id: int, score: float,
     return ThreadEvent(
         key, EventType.GRADE_UPDATED, now, None, {"attempt_id": attempt_id, "answer_id": answer_id, "score": score}
     )
+
+
+@dataclass(frozen=True)
+class MessagePosted:
+    """Domain event recorded by a post that stored a new message (not by an idempotent retry)."""
+
+    message: StoredEvent

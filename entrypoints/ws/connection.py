@@ -40,8 +40,6 @@ RENEW_EVERY_SECONDS = 15 * 60
 SUBSCRIPTION_LEASE_SECONDS = 90
 LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
-# Events after which the right to read a thread may have changed (helper group, closing).
-ACCESS_CHANGING_EVENTS = frozenset({"thread_opened", "thread_closed", "status_changed"})
 
 
 @dataclass(frozen=True)
@@ -69,10 +67,18 @@ def _seq_of(cursor: str) -> int | None:
 
 
 class Subscription:
-    """A client's subscription to one topic: buffers live events until its history has been sent."""
+    """A client's subscription to one topic: buffers live events until its history has been sent.
 
-    def __init__(self, conn: Connection, sub_id: Any, topic: str):
-        self.conn, self.id, self.topic = conn, sub_id, topic
+    What depends on the topic's family is set by the protocol from the family's spec
+    (entrypoints/ws/topics.py): its name in event frames, which events call for an access re-check
+    and how cursors order.
+    """
+
+    def __init__(self, conn: Connection, sub_id: Any, topic: str, family: str = "forum.thread"):
+        self.conn, self.id, self.topic, self.family = conn, sub_id, topic, family
+        self.access_may_change: Callable[[dict[str, Any]], bool] = lambda event: False
+        self.access_ended_message = "access to this topic ended"
+        self.position_of: Callable[[str], int | None] = _seq_of
         self.expires_at = time.monotonic() + SUBSCRIPTION_TTL_SECONDS
         self._lock = threading.Lock()
         self._priming = True
@@ -116,7 +122,7 @@ class Subscription:
         if not self._remember(publication.cursor):
             return
         event = publication.payload.get("event")
-        if isinstance(event, dict) and event.get("type") in ACCESS_CHANGING_EVENTS:
+        if isinstance(event, dict) and self.access_may_change(event):
             # Checked before the frame goes out: the change may be the one that ends this reader's access.
             self.conn.enqueue_call(self.recheck)
         self.conn.enqueue(publication.frame(), self.topic)
@@ -133,7 +139,7 @@ class Subscription:
         if not allowed:
             self.conn.remove(self.topic)
             self.conn.send_now(
-                {"type": "error", "id": self.id, "code": "forbidden", "message": "access to this thread ended"}
+                {"type": "error", "id": self.id, "code": "forbidden", "message": self.access_ended_message}
             )
 
     def resync(self) -> None:
@@ -141,7 +147,7 @@ class Subscription:
         if self.conn.subscriptions.get(self.topic) is not self:
             return
         with self._lock:
-            seqs = [seq for seq in map(_seq_of, self._seen_order) if seq is not None]
+            seqs = [seq for seq in map(self.position_of, self._seen_order) if seq is not None]
         after = max(seqs, default=self.start_seq)
         try:
             pages = list(self.fetch_after(after))
@@ -153,7 +159,7 @@ class Subscription:
                 for event in page:
                     if self._remember(event.get("cursor")):
                         frame = json.dumps(
-                            {"type": "event", "topic": "forum.thread", "event": event}, separators=(",", ":")
+                            {"type": "event", "topic": self.family, "event": event}, separators=(",", ":")
                         )
                         self.conn.enqueue(frame, self.topic)
 

@@ -14,13 +14,15 @@ from typing import Any
 from dependency_injector.wiring import Provide, Provider, inject
 from flask import request
 
-from application.forum.deps import ForumDeps
-from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
-from application.shared import Authenticator, Unauthenticated
+from application.delivery.subscriptions import SubscriptionStore
+from application.delivery.topics import user_topic
+from application.forum.topics import ACCESS_RECHECK_TOPIC
+from application.shared import Authenticator, Clock, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
+from entrypoints.ws.topics import TopicRegistry, registered_topics
 from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
 
 log = logging.getLogger(__name__)
@@ -41,9 +43,10 @@ CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 @inject
 def forum_socket(
     ws,
-    forum: ForumDeps = Provide["forum"],
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
+    subscriptions: SubscriptionStore = Provide["subscription_store"],
+    clock: Clock = Provide["clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
     wire = write_whole_frames(ws)
@@ -58,7 +61,9 @@ def forum_socket(
     conn = Connection(ws)
     conn.actor = actor
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
-    session = Session(conn, forum, hub)
+    # Each socket's registry builds a family's spec when it first subscribes to it, from the
+    # container this app was wired to.
+    session = Session(conn, TopicRegistry(registered_topics()), hub, subscriptions, clock)
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     stop_session_watch = close_when_session_ends(conn, session_guard)
@@ -103,7 +108,7 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
         if "notification" in publication.payload:
             conn.enqueue(publication.frame())
 
-    return hub.subscribe(user_topic(conn.actor.user_id), forward)
+    return hub.subscribe(user_topic(conn.actor.user_id).name, forward)
 
 
 def close_when_session_ends(conn: Connection, guard_provider: Any):
@@ -138,11 +143,11 @@ def listen_for_access_rechecks(conn: Connection, hub: Any):
 def serve(ws, session: Session) -> None:
     """Read frames until the client goes away, the credential expires (4401 at its exp) or the
     connection closes; re-check every subscription's access at least every RECHECK_SECONDS."""
-    conn, forum = session.conn, session.forum
+    conn, clock = session.conn, session.clock
     # The first re-check at a random point of the interval: sockets opened together (a server
     # restart) then do not all ask the grants at the same moment every 30 s.
     leased_at = time.monotonic()
-    recheck_at = forum.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
+    recheck_at = clock.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
     while not conn.closed:
         raw = ws.receive(timeout=_wait_seconds(session, recheck_at))
         if time.monotonic() - leased_at >= LEASE_RENEW_SECONDS:
@@ -154,9 +159,9 @@ def serve(ws, session: Session) -> None:
             return
         for sub in conn.drop_expired():
             conn.send({"type": "expired", "id": sub.id})
-        if forum.now() >= recheck_at:
+        if clock.now() >= recheck_at:
             # Rights also end without an event: the two weeks after a close run out, grants change.
-            recheck_at = forum.now() + timedelta(seconds=RECHECK_SECONDS)
+            recheck_at = clock.now() + timedelta(seconds=RECHECK_SECONDS)
             conn.recheck_access()
         if raw is None:
             continue
@@ -171,7 +176,7 @@ def serve(ws, session: Session) -> None:
 
 def _wait_seconds(session: Session, recheck_at: datetime) -> float:
     """Until the next thing due: the idle check, the periodic re-check, or the credential's exp."""
-    now = session.forum.now()
+    now = session.clock.now()
     due = [IDLE_CHECK_SECONDS, (recheck_at - now).total_seconds()]
     expires_at = session.conn.actor.expires_at
     if expires_at is not None:
@@ -181,7 +186,7 @@ def _wait_seconds(session: Session, recheck_at: datetime) -> float:
 
 def _credential_expired(session: Session) -> bool:
     expires_at = session.conn.actor.expires_at
-    return expires_at is not None and expires_at <= session.forum.now()
+    return expires_at is not None and expires_at <= session.clock.now()
 
 
 def _parse(raw: Any) -> dict[str, Any]:

@@ -1,27 +1,27 @@
-"""Frame handling, table-driven: action -> handler (DESIGN.md §4.2).
+"""Frame handling, table-driven: action -> handler (DESIGN.md §4.2), the same for every topic.
 
-A compatibility layer for AlgoREA's front end (`forum.subscribe`, `heartbeat`, …) adds its own
-entries to `HANDLERS` without touching these.
+`subscribe` / `unsubscribe` dispatch on the frame's `topic` through the topic registry
+(entrypoints/ws/topics.py). A compatibility layer for AlgoREA's front end (`forum.subscribe`,
+`heartbeat`, …) adds its own entries to `HANDLERS` beside these, reusing `subscribe_to`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from application.forum import live
-from application.forum.deps import ForumDeps
-from application.forum.notifications import LiveSubscription
-from application.forum.topics import thread_topic
-from application.shared import BackendUnavailable
-from domain.forum.model import ThreadKey
-from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
+from application.delivery.hub import Hub
+from application.delivery.subscriptions import SubscriptionStore, TopicSubscription
+from application.shared import Actor, BackendUnavailable, Clock
+from domain.shared import Cursor, DomainError, Forbidden, NotFound
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
 from entrypoints.ws.connection import SUBSCRIPTION_LEASE_SECONDS, Connection, Subscription
+from entrypoints.ws.topics import BadFrame, TopicRegistry, TopicSpec, cursor_position, decode_cursor
 
 MAX_FRAME_CHARS = 16 * 1024
 # Per socket: each subscription is a listener, a stored row and its renewals; each subscribe frame
@@ -54,11 +54,14 @@ class TokenBucket:
 
 @dataclass
 class Session:
-    """What a frame handler may use: the connection, the forum use cases and the live hub."""
+    """What a frame handler may use: the connection, the registered topics, the live hub, the shared
+    subscription store (None: not kept) and the clock. Nothing in it belongs to one context."""
 
     conn: Connection
-    forum: ForumDeps
-    hub: Any
+    topics: TopicRegistry
+    hub: Hub
+    subscriptions: SubscriptionStore | None
+    clock: Clock
     subscribes: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
     refusals: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
 
@@ -71,12 +74,6 @@ class Refused(Exception):
         self.code, self.message = code, message
 
 
-class BadFrame(Exception):
-    def __init__(self, message: str, frame_id: Any = None):
-        super().__init__(message)
-        self.frame_id = frame_id
-
-
 def error_frame(frame_id: Any, code: str, message: str) -> dict[str, Any]:
     return {"type": "error", "id": frame_id, "code": code, "message": message}
 
@@ -86,8 +83,9 @@ def handle_ping(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
-    key = _thread_key(frame)
-    removed = session.conn.remove(thread_topic(key))
+    spec = session.topics.spec_for(frame)
+    topic = spec.topic(_key(spec, frame))
+    removed = session.conn.remove(topic.name)
     session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
 
 
@@ -99,79 +97,81 @@ def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
             conn.close(CLOSE_FLOODING, "too many subscribe frames")
             return
         raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
-    key = _thread_key(frame)
-    since = _since(frame)
-    topic = thread_topic(key)
-    if topic not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+    spec = session.topics.spec_for(frame)
+    key = _key(spec, frame)
+    subscribe_to(session, spec, key, frame_id, decode_cursor(frame.get("since"), frame_id))
+
+
+def subscribe_to(session: Session, spec: TopicSpec, key: Any, frame_id: Any, since: Cursor | None) -> None:
+    """Subscribe this socket to one topic: caps, access, live registration before history, the
+    stored row with its lease, then the history (or what was missed since `since`)."""
+    conn = session.conn
+    topic = spec.topic(key)
+    name = topic.name
+    if name not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
         raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
-    live.authorize_subscription(session.forum, conn.actor, key)
-    conn.remove(topic)  # subscribing twice replaces the first subscription
-    sub = Subscription(conn, frame_id, topic)
-    sub.still_allowed = lambda: may_still_read(session, key)
+    spec.authorize(conn.actor, key)
+    conn.remove(name)  # subscribing twice replaces the first subscription
+    sub = Subscription(conn, frame_id, name, spec.family)
+    sub.access_may_change = spec.access_may_change
+    sub.access_ended_message = spec.access_ended_message
+    sub.position_of = cursor_position
+    sub.still_allowed = lambda: may_still_read(session, spec, key)
     sub.start_seq = since.seq if since else 0
-    sub.fetch_after = lambda seq: (
-        [e.to_public() for e in page] for page in live.missed_since(session.forum, key, Cursor(seq))
-    )
-    stop_listening = session.hub.subscribe(topic, sub.on_publication)  # before history: no gap
+    sub.fetch_after = lambda seq: spec.missed_since(key, Cursor(seq))
+    stop_listening = session.hub.subscribe(name, sub.on_publication)  # before history: no gap
     LIVE_SUBSCRIPTIONS.inc()
 
     def unsubscribe() -> None:
         stop_listening()
         LIVE_SUBSCRIPTIONS.dec()
-        _forget(session, sub)
+        _forget(session, topic)
 
     sub.unsubscribe = unsubscribe
-    conn.subscriptions[topic] = sub
+    conn.subscriptions[name] = sub
     try:
-        _record(session, sub)
-        sub.on_renew = lambda: _record(session, sub)
-        if since is None:
-            pages = [live.newest_history(session.forum, key)]
-        else:
-            pages = live.missed_since(session.forum, key, since)
-        cursors = _send_history(conn, frame_id, pages, since)
+        _record(session, sub, topic)
+        sub.on_renew = lambda: _record(session, sub, topic)
+        pages = [spec.newest(key)] if since is None else spec.missed_since(key, since)
+        cursors = _send_history(conn, frame_id, pages, since, spec.family)
     except BaseException:
-        conn.remove(topic)  # no listener left behind, no buffer growing while "priming" forever
+        conn.remove(name)  # no listener left behind, no buffer growing while "priming" forever
         raise
     sub.primed(cursors)
 
 
-def may_still_read(session: Session, key: ThreadKey) -> bool:
-    """Re-checked after access-changing events, on renewal, when grants change and periodically
-    (DESIGN.md §2.1 read rule)."""
-    expires_at = getattr(session.conn.actor, "expires_at", None)
-    if expires_at is not None and expires_at <= session.forum.now():
+def may_still_read(session: Session, spec: TopicSpec, key: Any) -> bool:
+    """Re-checked after access-changing events, on renewal, when grants change and periodically;
+    a credential past its exp ends every subscription."""
+    actor: Actor = session.conn.actor
+    expires_at = getattr(actor, "expires_at", None)
+    if expires_at is not None and expires_at <= session.clock.now():
         return False
-    try:
-        live.authorize_subscription(session.forum, session.conn.actor, key)
-    except Forbidden:
-        return False
-    return True
+    return spec.still_allowed(actor, key)
 
 
-def _record(session: Session, sub: Subscription) -> None:
+def _record(session: Session, sub: Subscription, topic) -> None:
     """Shared with other processes: followers who watch live get no stored notification."""
-    store = session.forum.subscriptions
+    store = session.subscriptions
     if store is not None:
-        expires = session.forum.now() + timedelta(seconds=min(SUBSCRIPTION_LEASE_SECONDS, sub.seconds_left()))
-        store.put(LiveSubscription(sub.topic, session.conn.id, session.conn.actor.user_id, expires))
+        expires = session.clock.now() + timedelta(seconds=min(SUBSCRIPTION_LEASE_SECONDS, sub.seconds_left()))
+        store.put(TopicSubscription(topic, session.conn.id, session.conn.actor.user_id, expires))
 
 
-def _forget(session: Session, sub: Subscription) -> None:
-    if session.forum.subscriptions is not None:
+def _forget(session: Session, topic) -> None:
+    if session.subscriptions is not None:
         try:
-            session.forum.subscriptions.delete(sub.topic, session.conn.id)
+            session.subscriptions.delete(topic, session.conn.id)
         except Exception:
             # The row expires by itself; a store that is down must not keep the socket's cleanup from finishing.
             log.warning("could not delete a live subscription", exc_info=True)
 
 
-def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None) -> list[str]:
+def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None, family: str) -> list[str]:
     """The first page rides in the `subscribed` reply; further missed events follow as event frames."""
     cursors: list[str] = []
     first = True
-    for page in pages:
-        events = [e.to_public() for e in page]
+    for events in pages:
         cursors += [e["cursor"] for e in events]
         if first:
             last = cursors[-1] if cursors else (since.encode() if since else None)
@@ -179,33 +179,28 @@ def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None) 
             first = False
         else:
             for event in events:
-                conn.send({"type": "event", "topic": "forum.thread", "event": event})
+                conn.send({"type": "event", "topic": family, "event": event})
     if first:
         conn.send({"type": "subscribed", "id": frame_id, "events": [], "cursor": since.encode() if since else None})
     return cursors
 
 
-def _thread_key(frame: dict[str, Any]) -> ThreadKey:
-    if frame.get("topic", "forum.thread") != "forum.thread":
-        raise BadFrame("unknown topic", frame.get("id"))
+def _key(spec: TopicSpec, frame: dict[str, Any]) -> Any:
     try:
-        return ThreadKey(
-            parse_id(frame.get("item_id"), "item_id"), parse_id(frame.get("participant_id"), "participant_id")
-        )
+        return spec.parse(frame)
     except DomainError as err:
         raise BadFrame(err.message, frame.get("id")) from None
 
 
-def _since(frame: dict[str, Any]) -> Cursor | None:
-    raw = frame.get("since")
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise BadFrame("since must be a cursor string", frame.get("id"))
-    try:
-        return Cursor.decode(raw, "since")
-    except DomainError:
-        raise BadFrame("malformed cursor", frame.get("id")) from None
+def valid_frame_id(frame_id: Any) -> bool:
+    """Echoed in replies, so it must stay valid JSON: a string, a finite number or null."""
+    if frame_id is None or isinstance(frame_id, str):
+        return True
+    if isinstance(frame_id, bool):
+        return False
+    if isinstance(frame_id, int):
+        return True
+    return isinstance(frame_id, float) and math.isfinite(frame_id)
 
 
 Handler = Callable[[Session, dict[str, Any]], None]
@@ -221,6 +216,9 @@ def dispatch(session: Session, frame: dict[str, Any]) -> None:
     """Run one frame's handler; every failure becomes an error frame and the connection stays."""
     frame_id = frame.get("id")
     action = frame.get("action")
+    if not valid_frame_id(frame_id):
+        session.conn.send(error_frame(None, "bad_request", "id must be a string, a finite number or null"))
+        return
     try:
         handler = HANDLERS.get(action) if isinstance(action, str) else None
         if handler is None:

@@ -7,12 +7,14 @@ that need a real server get it from the session fixtures in tests/support.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.notify import InProcessNotifier
-from application.forum.notifications import NotificationStore, SubscriptionStore
+from application.delivery.notifications import NotificationStore
+from application.delivery.subscriptions import SubscriptionStore
 from application.forum.ports import ForumUnitOfWork
 
 UowFactory = Callable[[], ForumUnitOfWork]
@@ -55,34 +57,38 @@ BACKENDS: dict[str, Callable[[pytest.FixtureRequest, InProcessNotifier], UowFact
 }
 
 
-# -- the live delivery stores: (NotificationStore, SubscriptionStore) on a fresh, empty backend ----
+# -- the delivery stores: (NotificationStore, SubscriptionStore) on a fresh, empty backend ---------
+
+# "Now" for the SQL subscription store's purge of expired rows: before every row of the suite, which
+# reads rows at times of its own (its purge has a test of its own).
+PURGE_NOTHING = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def memory_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
-    from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
+    from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 
     return MemoryNotificationStore(), MemorySubscriptionStore()
 
 
 def sqlite_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
-    from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
+    from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
     from tests.support.sql import fresh_sqlite
 
     database = fresh_sqlite(request)
-    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine)
+    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine, now=lambda: PURGE_NOTHING)
 
 
 def postgres_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
-    from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
+    from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
     from tests.support.sql import fresh_postgres
 
     database = fresh_postgres(request)
-    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine)
+    return SqlNotificationStore(database.engine), SqlSubscriptionStore(database.engine, now=lambda: PURGE_NOTHING)
 
 
 def dynamodb_live(request: pytest.FixtureRequest) -> tuple[NotificationStore, SubscriptionStore]:
+    from adapters.dynamodb.delivery import DynamoDbNotificationStore
     from adapters.dynamodb.forum import DynamoDbSubscriptionStore
-    from adapters.dynamodb.live import DynamoDbNotificationStore
     from adapters.dynamodb.tables import FORUM_TABLE, notifications_table_name
     from tests.support.dynamodb import fresh_forum
 

@@ -19,11 +19,12 @@ from adapters.dynamodb.forum.table import events_pk
 from adapters.dynamodb.tables import forum_table_name
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import OpenPermissions
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import user_topic
 from application.forum import follows, history, messages, threads
 from application.forum.deps import ForumDeps
-from application.forum.notifications import LiveSubscription
 from application.forum.ports import Follow, ThreadListQuery
-from application.forum.topics import event_publication, thread_topic, user_topic
+from application.forum.topics import event_publication, thread_topic
 from application.shared import Actor, BackendUnavailable, SystemClock
 from domain.forum import events as ev
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
@@ -123,15 +124,15 @@ def test_subscriptions_expire_on_read_before_dynamodb_deletes_them(forum):
     subs = DynamoDbSubscriptionStore(forum)
     topic = thread_topic(KEY)
     now = datetime.now(UTC)
-    subs.put(LiveSubscription(topic, "c-old", 7, now - timedelta(seconds=1)))
-    subs.put(LiveSubscription(topic, "c-new", 8, now + timedelta(hours=2)))
-    subs.put(LiveSubscription(topic, "c-anon", None, now + timedelta(hours=2)))
-    subs.put(LiveSubscription(user_topic(8), "c-new", 8, now + timedelta(hours=2)))
+    subs.put(TopicSubscription(topic, "c-old", 7, now - timedelta(seconds=1)))
+    subs.put(TopicSubscription(topic, "c-new", 8, now + timedelta(hours=2)))
+    subs.put(TopicSubscription(topic, "c-anon", None, now + timedelta(hours=2)))
+    subs.put(TopicSubscription(user_topic(8), "c-new", 8, now + timedelta(hours=2)))
     rows = raw_items(forum, "THREADSUB#7#100")
     assert len(rows) == 3  # the expired row is still stored: DynamoDB deletes late
     assert all(int(r["ttl"]["N"]) * 1000 >= int(r["expires_at"]["N"]) for r in rows)
     assert sorted(s.connection_id for s in subs.of_topic(topic, now)) == ["c-anon", "c-new"]
-    subs.put(LiveSubscription(topic, "c-new", 8, now + timedelta(hours=4)))  # renewal overwrites
+    subs.put(TopicSubscription(topic, "c-new", 8, now + timedelta(hours=4)))  # renewal overwrites
     assert len(raw_items(forum, "THREADSUB#7#100")) == 3
     subs.delete(topic, "c-anon")
     (left,) = subs.of_topic(topic, now + timedelta(hours=3))

@@ -22,7 +22,8 @@ from domain.sessions.model import ChildSession, Session, SessionPolicy, SessionS
 from domain.shared import NotFound
 from tests.unit.fakes import FakeClock
 
-T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+# In the future: DynamoDB Local really deletes items whose `ttl` has passed by the wall clock.
+T0 = datetime(2031, 6, 1, 8, 0, tzinfo=UTC)
 POLICY = SessionPolicy(idle=timedelta(minutes=30), max_lifetime=timedelta(hours=2))
 ALICE, BOB = Actor(user_id=7), Actor(user_id=8)
 

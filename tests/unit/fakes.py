@@ -30,3 +30,25 @@ def make_forum(tables: GrantTables | None = None, clock: FakeClock | None = None
     clock = clock or FakeClock()
     deps = ForumDeps(lambda: MemoryForumUnitOfWork(state, notifier), MemoryPermissions(tables), clock)
     return deps, state, notifier, tables, clock
+
+
+def with_notifications(deps: ForumDeps, state: MemoryForumState, notifier: InProcessNotifier, runner=None):
+    """The forum with delivery's stores and a message bus running the forum's handlers (inline by
+    default), as the container wires them; returns (deps, bus)."""
+    from dataclasses import replace
+
+    from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
+    from application.forum.handlers import handlers
+    from application.messagebus import InlineRunner, MessageBus
+
+    wired: list[ForumDeps] = []
+    bus = MessageBus(handlers(lambda: wired[0]), runner or InlineRunner())
+    deps = replace(
+        deps,
+        uow=lambda: MemoryForumUnitOfWork(state, notifier, bus=bus),
+        subscriptions=MemorySubscriptionStore(),
+        notifications=MemoryNotificationStore(),
+        notifier=notifier,
+    )
+    wired.append(deps)
+    return deps, bus

@@ -12,18 +12,17 @@ from typing import Any
 from adapters.dynamodb.base import expiry_attributes, from_ms, serialize, unexpired_filter
 from adapters.dynamodb.client import call
 from adapters.dynamodb.forum.table import DynamoDbForum, decode_item, item_key, subscriptions_pk
-from application.forum.notifications import LiveSubscription
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic
 from domain.forum.model import ThreadKey
 
 
-def subscription_pk(topic: str) -> str:
+def subscription_pk(topic: Topic) -> str:
     """A thread's subscriptions sit under THREADSUB# as in the reference; other topics beside them."""
-    prefix = "forum.thread."
-    if topic.startswith(prefix):
-        participant, _, item = topic[len(prefix) :].partition(".")
-        if participant.isdigit() and item.isdigit():
-            return subscriptions_pk(ThreadKey(int(item), int(participant)))
-    return f"TOPICSUB#{topic}"
+    if topic.family == "forum.thread" and len(topic.key) == 2 and all(p.isdigit() for p in topic.key):
+        participant, item = topic.key
+        return subscriptions_pk(ThreadKey(int(item), int(participant)))
+    return f"TOPICSUB#{topic.name}"
 
 
 def connection_sk(connection_id: str) -> int:
@@ -43,11 +42,11 @@ class DynamoDbSubscriptionStore:
     def __init__(self, forum: DynamoDbForum):
         self._forum = forum
 
-    def put(self, subscription: LiveSubscription) -> None:
+    def put(self, subscription: TopicSubscription) -> None:
         plain: dict[str, Any] = {
             "PK": subscription_pk(subscription.topic),
             "time": connection_sk(subscription.connection_id),
-            "topic": subscription.topic,
+            "topic": subscription.topic.name,
             "connection_id": subscription.connection_id,
             **expiry_attributes(subscription.expires_at),
         }
@@ -55,26 +54,26 @@ class DynamoDbSubscriptionStore:
             plain["user_id"] = subscription.user_id
         call(self._forum.client.put_item, TableName=self._forum.table, Item=serialize(plain))
 
-    def delete(self, topic: str, connection_id: str) -> None:
+    def delete(self, topic: Topic, connection_id: str) -> None:
         call(
             self._forum.client.delete_item,
             TableName=self._forum.table,
             Key=item_key(subscription_pk(topic), connection_sk(connection_id)),
         )
 
-    def of_topic(self, topic: str, now: datetime) -> list[LiveSubscription]:
+    def of_topic(self, topic: Topic, now: datetime) -> list[TopicSubscription]:
         unexpired, now_value = unexpired_filter(now)
         items = self._forum.query_all(
             # Strongly consistent: a subscription just put by another process must count as watching.
             ConsistentRead=True,
             KeyConditionExpression="PK = :pk",
             FilterExpression=f"{unexpired} AND topic = :topic",
-            ExpressionAttributeValues={":pk": {"S": subscription_pk(topic)}, **now_value, ":topic": {"S": topic}},
+            ExpressionAttributeValues={":pk": {"S": subscription_pk(topic)}, **now_value, ":topic": {"S": topic.name}},
         )
         found = []
         for item in items:
             plain = decode_item(item)
             found.append(
-                LiveSubscription(topic, plain["connection_id"], plain.get("user_id"), from_ms(plain["expires_at"]))
+                TopicSubscription(topic, plain["connection_id"], plain.get("user_id"), from_ms(plain["expires_at"]))
             )
         return found

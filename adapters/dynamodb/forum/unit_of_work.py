@@ -24,6 +24,7 @@ from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, follows_pk,
 from adapters.dynamodb.forum.threads import DynamoDbThreadRepository, buffer_thread_write
 from adapters.dynamodb.transaction import DynamoDbTransaction
 from application.forum.ports import Follow, MessageUuidTaken, ReadMarker
+from application.messagebus import MessageBus
 from application.shared import Notifier
 from application.unit_of_work import UnitOfWorkBase
 from domain.forum.events import EventType, StoredEvent
@@ -84,8 +85,8 @@ class _UnitState:
 class DynamoDbForumUnitOfWork(UnitOfWorkBase):
     """Buffers every write and sends them at commit as one TransactWriteItems (at most 100 items)."""
 
-    def __init__(self, forum: DynamoDbForum, notifier: Notifier):
-        super().__init__(notifier)
+    def __init__(self, forum: DynamoDbForum, notifier: Notifier, bus: MessageBus | None = None):
+        super().__init__(notifier, bus)
         self._forum = forum
         self.state = _UnitState()
         self.threads = DynamoDbThreadRepository(forum, self)

@@ -13,7 +13,7 @@ import pytest
 from dependency_injector import providers
 
 from adapters.memory.permissions import GrantTables
-from application.forum.notifications import Notification
+from application.forum.notifications import forum_notification
 from container import Container
 from domain.forum.model import ThreadKey
 from domain.forum.policy import ViewLevel
@@ -69,7 +69,7 @@ def thread_token_of(client, path: str = THREAD, user: str = "1") -> dict[str, st
 
 
 def seed_notification(app, user_id: int = 1) -> str:
-    notification = Notification("0" * 13 + "abcdefabcdef", user_id, ThreadKey(101, 1),
+    notification = forum_notification("0" * 13 + "abcdefabcdef", user_id, ThreadKey(101, 1),
                                 {"type": "message", "text": "from another thread"}, NOW)
     app.container.notification_store().add([notification])
     return notification.id

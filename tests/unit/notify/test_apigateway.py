@@ -8,13 +8,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from adapters.memory.live import MemorySubscriptionStore
+from adapters.memory.delivery import MemorySubscriptionStore
 from adapters.notify.apigateway import ApiGatewayNotifier
-from application.forum.notifications import LiveSubscription
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic
 from application.shared import Publication
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
-TOPIC = "forum.thread.1.100"
+TOPIC = Topic.parse("forum.thread.1.100")
 
 
 @pytest.fixture
@@ -31,12 +32,12 @@ def client():
 def store_with(*connection_ids: str) -> MemorySubscriptionStore:
     store = MemorySubscriptionStore()
     for cid in connection_ids:
-        store.put(LiveSubscription(TOPIC, cid, 1, NOW + timedelta(hours=2)))
+        store.put(TopicSubscription(TOPIC, cid, 1, NOW + timedelta(hours=2)))
     return store
 
 
 def publication() -> Publication:
-    return Publication(TOPIC, {"topic": "forum.thread", "event": {"cursor": "ZTEuMQ", "type": "message"}})
+    return Publication(TOPIC.name, {"topic": "forum.thread", "event": {"cursor": "ZTEuMQ", "type": "message"}})
 
 
 def test_each_subscribed_connection_gets_the_encoded_frame(client):
@@ -69,7 +70,7 @@ def test_other_errors_keep_the_subscription(client):
 
 def test_expired_subscriptions_are_not_posted_to(client):
     store = MemorySubscriptionStore()
-    store.put(LiveSubscription(TOPIC, "old", 1, NOW - timedelta(seconds=1)))
+    store.put(TopicSubscription(TOPIC, "old", 1, NOW - timedelta(seconds=1)))
     with Stubber(client) as stub:
         ApiGatewayNotifier(client, store, lambda: NOW).publish([publication()])
         stub.assert_no_pending_responses()

@@ -14,8 +14,9 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory.notify import InProcessNotifier
+from application.delivery.topics import user_topic
 from application.forum import messages
-from application.forum.topics import access_recheck_publication, user_topic
+from application.forum.topics import access_recheck_publication
 from application.shared import Actor, Publication, ThreadClaims
 from entrypoints.ws.connection import Connection
 from entrypoints.ws.endpoint import (
@@ -28,6 +29,7 @@ from entrypoints.ws.endpoint import (
 from entrypoints.ws.protocol import Session, dispatch
 from tests.unit.fakes import make_forum
 from tests.unit.forum.test_use_cases import HELPER_VALIDATED, HELPERS, ITEM, KEY, LEARNER, open_thread, tables
+from tests.unit.ws.sessions import forum_session
 from tests.unit.ws.test_subscriptions import _publishing_to, wait_for
 
 SUBSCRIBE = {"action": "subscribe", "id": "s", "item_id": str(ITEM), "participant_id": str(LEARNER)}
@@ -76,7 +78,7 @@ def connect(deps, hub, ws, actor: Actor) -> Session:
     conn = Connection(ws)
     conn.actor = actor
     ws.conn = conn
-    session = Session(conn, deps, hub)
+    session = forum_session(conn, deps, hub)
     dispatch(session, SUBSCRIBE)
     wait_for(lambda: any(f.get("type") in ("subscribed", "error") for f in ws.sent))
     return session

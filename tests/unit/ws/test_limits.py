@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.memory.live import MemorySubscriptionStore
+from adapters.memory.delivery import MemorySubscriptionStore
 from application.forum.topics import thread_topic
 from application.shared import Actor
 from entrypoints.ws import protocol
@@ -20,8 +20,9 @@ from entrypoints.ws.connection import (
     SUBSCRIPTION_LEASE_SECONDS,
     Connection,
 )
-from entrypoints.ws.protocol import Session, TokenBucket, dispatch
+from entrypoints.ws.protocol import TokenBucket, dispatch
 from tests.unit.forum.test_use_cases import ITEM, KEY, LEARNER, open_thread
+from tests.unit.ws.sessions import forum_session
 from tests.unit.ws.test_subscriptions import FakeSocket, live, wait_for  # noqa: F401  (fixture)
 
 
@@ -54,7 +55,7 @@ def test_subscriptions_per_socket_are_capped(live, monkeypatch):  # noqa: F811
     ws = FakeSocket()
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
-    session = Session(conn, deps, hub)
+    session = forum_session(conn, deps, hub)
     dispatch(session, subscribe_frame(ITEM, "a"))
     dispatch(session, subscribe_frame(ITEM + 1, "b"))
     dispatch(session, subscribe_frame(ITEM, "c"))  # the same thread again replaces, within the cap
@@ -62,7 +63,7 @@ def test_subscriptions_per_socket_are_capped(live, monkeypatch):  # noqa: F811
     by_id = {f["id"]: f for f in ws.sent}
     assert by_id["a"]["type"] == "subscribed" and by_id["c"]["type"] == "subscribed"
     assert by_id["b"]["type"] == "error" and by_id["b"]["code"] == "too_many_subscriptions"
-    assert list(conn.subscriptions) == [thread_topic(KEY)] and hub.listener_count() == 1
+    assert list(conn.subscriptions) == [thread_topic(KEY).name] and hub.listener_count() == 1
 
 
 def test_subscribe_frames_are_rate_limited_per_socket(live):  # noqa: F811
@@ -72,7 +73,7 @@ def test_subscribe_frames_are_rate_limited_per_socket(live):  # noqa: F811
     ws = FakeSocket()
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
-    session = Session(conn, deps, hub, subscribes=TokenBucket(20, 40, clock=lambda: now[0]))
+    session = forum_session(conn, deps, hub, subscribes=TokenBucket(20, 40, clock=lambda: now[0]))
     for n in range(45):
         dispatch(session, subscribe_frame(frame_id=f"s{n}"))
     now[0] = 0.5  # ten more tokens
@@ -93,7 +94,7 @@ def test_stored_rows_carry_a_short_lease_that_the_live_process_renews(live):  # 
     ws = FakeSocket()
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
-    dispatch(Session(conn, deps, hub), subscribe_frame())
+    dispatch(forum_session(conn, deps, hub), subscribe_frame())
     wait_for(lambda: len(ws.sent) == 1)
     topic = thread_topic(KEY)
     start = clock.now()
@@ -117,7 +118,7 @@ def test_a_lease_never_outlasts_the_subscription_itself(live):  # noqa: F811
     ws = FakeSocket()
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
-    dispatch(Session(conn, deps, hub), subscribe_frame())
+    dispatch(forum_session(conn, deps, hub), subscribe_frame())
     wait_for(lambda: len(ws.sent) == 1)
     (sub,) = conn.subscriptions.values()
     sub.expires_at -= 2 * 3600 - 10  # ten seconds of the two hours left
@@ -135,7 +136,7 @@ def test_removing_all_subscriptions_from_another_thread_leaves_no_row_and_no_lis
     ws = FakeSocket(block=stuck)
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
-    dispatch(Session(conn, deps, hub), subscribe_frame())
+    dispatch(forum_session(conn, deps, hub), subscribe_frame())
     wait_for(lambda: conn.queued_bytes == 0)  # the writer took the reply and is stuck sending it
     conn.close(flush=False)
     conn.wait_flushed(timeout=0.2)
@@ -154,7 +155,7 @@ def test_a_socket_that_keeps_flooding_subscribe_frames_is_closed_with_4429(live)
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
     frozen = TokenBucket(20, 40, clock=lambda: 0.0)
-    session = Session(conn, deps, hub, subscribes=frozen, refusals=TokenBucket(20, 40, clock=lambda: 0.0))
+    session = forum_session(conn, deps, hub, subscribes=frozen, refusals=TokenBucket(20, 40, clock=lambda: 0.0))
     for n in range(100):
         dispatch(session, subscribe_frame(frame_id=f"s{n}"))
     assert conn.closed

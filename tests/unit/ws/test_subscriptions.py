@@ -15,9 +15,10 @@ from application.forum import messages, threads
 from application.shared import Actor
 from domain.forum.model import ThreadStatus, ThreadUpdate
 from entrypoints.ws.connection import CLOSE_TOO_SLOW, OUTBOX_FRAMES, Connection
-from entrypoints.ws.protocol import Session, dispatch
+from entrypoints.ws.protocol import dispatch
 from tests.unit.fakes import make_forum
 from tests.unit.forum.test_use_cases import CLASS, HELPER_VALIDATED, ITEM, KEY, LEARNER, open_thread, tables
+from tests.unit.ws.sessions import forum_session
 
 
 class FakeSocket:
@@ -63,7 +64,7 @@ def subscribe(deps, hub, user: int, ws: FakeSocket) -> Connection:
     conn = Connection(ws)
     conn.actor = Actor(user)
     dispatch(
-        Session(conn, deps, hub),
+        forum_session(conn, deps, hub),
         {"action": "subscribe", "id": "s", "item_id": str(ITEM), "participant_id": str(LEARNER)},
     )
     wait_for(lambda: any(f.get("type") in ("subscribed", "error") for f in ws.sent))
@@ -106,7 +107,7 @@ def test_a_slow_client_is_cut_off_without_blocking_the_publisher(live):
     conn = Connection(ws)
     conn.actor = Actor(LEARNER)
     dispatch(
-        Session(conn, deps, hub),
+        forum_session(conn, deps, hub),
         {"action": "subscribe", "id": "s", "item_id": str(ITEM), "participant_id": str(LEARNER)},
     )
     started = time.monotonic()
@@ -135,7 +136,7 @@ def test_a_failing_history_read_leaves_no_listener(live):
         return deps.uow()
 
     frame = {"action": "subscribe", "id": "s", "item_id": str(ITEM), "participant_id": str(LEARNER)}
-    dispatch(Session(conn, replace(deps, uow=uow_then_fail), hub), frame)
+    dispatch(forum_session(conn, replace(deps, uow=uow_then_fail), hub), frame)
     wait_for(lambda: any(f.get("type") == "error" for f in ws.sent))
     assert conn.subscriptions == {} and hub.listener_count() == 0
 

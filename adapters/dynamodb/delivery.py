@@ -1,10 +1,14 @@
-"""Followers' stored notifications on DynamoDB (the NotificationStore port).
+"""Delivery's stored notifications on DynamoDB (the NotificationStore port), for every context.
 
 Table `{prefix}notifications` (adapters/dynamodb/tables.py), one item per notification:
 
-    PK = NOTIF#{user_id}   SK = the notification id (S)   user_id, item_id, participant_id (N),
-                                                          event (S, the public event as JSON),
+    PK = NOTIF#{user_id}   SK = the notification id (S)   user_id (N), topic (S, a topic name),
+                                                          type (S), payload (S, JSON),
                                                           created_at (N, ms), read (BOOL)
+
+Items written before topics became values (forum messages only) have item_id, participant_id (N)
+and event (S, JSON) instead of topic, type and payload; they are read as forum.message
+notifications of their thread's topic, so they keep working without a migration.
 
 Notification ids are strings that sort by creation time (13 digits of milliseconds, then a random
 suffix), so the id itself is the sort key and every operation is one request:
@@ -13,12 +17,12 @@ suffix), so the id itself is the sort key and every operation is one request:
 - mark read: one UpdateItem conditioned on the item existing under this user's key;
 - add: one BatchWriteItem per 25 notifications (one per follower), unprocessed items retried.
 
-The event is kept as a JSON string: it comes back exactly as it was given (floats stay floats).
+The payload is kept as a JSON string: it comes back exactly as it was given (floats stay floats).
 A user's notifications share a partition; a user receives them one post at a time, far below a
 partition's write limits.
 
-The live subscriptions of the same port module live in the forum table, under `THREADSUB#`
-(adapters/dynamodb/forum.py, DynamoDbSubscriptionStore), as the reference keeps them.
+Subscriptions live in the forum table (adapters/dynamodb/forum/subscriptions.py): a thread's under
+`THREADSUB#`, as the reference keeps them, any other topic's under `TOPICSUB#{topic name}`.
 """
 
 from __future__ import annotations
@@ -35,11 +39,12 @@ from adapters.dynamodb.base import deserialize, from_ms, serialize, to_ms
 from adapters.dynamodb.client import DynamoDbSettings, call, error_code, make_client
 from adapters.dynamodb.forum.table import DynamoDbForum
 from adapters.dynamodb.tables import notifications_table_name
-from application.forum.notifications import Notification
+from application.delivery.notifications import Notification
+from application.delivery.topics import Topic
 from application.shared import BackendUnavailable
-from domain.forum.model import ThreadKey
 
 BATCH_WRITE_MAX = 25
+LEGACY_FORUM_TYPE = "forum.message"
 BATCH_WRITE_ATTEMPTS = 8
 
 
@@ -57,9 +62,9 @@ def notification_item(n: Notification) -> dict[str, Any]:
             "PK": notifications_pk(n.user_id),
             "SK": n.id,
             "user_id": n.user_id,
-            "item_id": n.key.item_id,
-            "participant_id": n.key.participant_id,
-            "event": json.dumps(n.event, separators=(",", ":"), ensure_ascii=False),
+            "topic": n.topic.name,
+            "type": n.type,
+            "payload": json.dumps(n.payload, separators=(",", ":"), ensure_ascii=False),
             "created_at": to_ms(n.created_at),
             "read": n.read,
         }
@@ -68,14 +73,26 @@ def notification_item(n: Notification) -> dict[str, Any]:
 
 def notification_from_item(item: Mapping[str, Any]) -> Notification:
     plain = deserialize(dict(item))
+    if "payload" in plain:
+        topic, kind, payload = Topic.parse(plain["topic"]), plain["type"], json.loads(plain["payload"])
+    else:
+        topic, kind, payload = _legacy_forum_fields(plain)
     return Notification(
         id=plain["SK"],
         user_id=plain["user_id"],
-        key=ThreadKey(plain["item_id"], plain["participant_id"]),
-        event=json.loads(plain["event"]),
+        topic=topic,
+        type=kind,
+        payload=payload,
         created_at=from_ms(plain["created_at"]),
         read=bool(plain.get("read", False)),
     )
+
+
+def _legacy_forum_fields(plain: Mapping[str, Any]) -> tuple[Topic, str, dict[str, Any]]:
+    """An item from before topics: a forum message notification, with the fields it always had."""
+    item, participant = str(plain["item_id"]), str(plain["participant_id"])
+    payload = {"item_id": item, "participant_id": participant, "event": json.loads(plain["event"])}
+    return Topic("forum", "thread", (participant, item)), LEGACY_FORUM_TYPE, payload
 
 
 class DynamoDbNotificationStore:

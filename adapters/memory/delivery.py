@@ -1,4 +1,4 @@
-"""In-memory notification and subscription stores (fakes, and the memory profile)."""
+"""In-memory notification and subscription stores of delivery (fakes, and the memory profile)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
-from application.forum.notifications import LiveSubscription, Notification
+from application.delivery.notifications import Notification
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic
 
 
 class MemoryNotificationStore:
@@ -41,20 +43,20 @@ class MemoryNotificationStore:
 
 class MemorySubscriptionStore:
     def __init__(self) -> None:
-        self._by_topic: dict[str, dict[str, LiveSubscription]] = {}
+        self._by_topic: dict[Topic, dict[str, TopicSubscription]] = {}
         self._lock = threading.Lock()
 
-    def put(self, subscription: LiveSubscription) -> None:
+    def put(self, subscription: TopicSubscription) -> None:
         with self._lock:
             self._by_topic.setdefault(subscription.topic, {})[subscription.connection_id] = subscription
 
-    def delete(self, topic: str, connection_id: str) -> None:
+    def delete(self, topic: Topic, connection_id: str) -> None:
         with self._lock:
             rows = self._by_topic.get(topic, {})
             rows.pop(connection_id, None)
             if not rows:
                 self._by_topic.pop(topic, None)
 
-    def of_topic(self, topic: str, now: datetime) -> list[LiveSubscription]:
+    def of_topic(self, topic: Topic, now: datetime) -> list[TopicSubscription]:
         with self._lock:
             return [s for s in self._by_topic.get(topic, {}).values() if s.expires_at > now]

@@ -1,4 +1,4 @@
-"""The NotificationStore and SubscriptionStore ports (application/forum/notifications.py), one suite
+"""The NotificationStore and SubscriptionStore ports (application/delivery/), one suite
 run against memory, SQLite, PostgreSQL and DynamoDB Local; then what only some adapters promise
 (DynamoDB's request counts and item layout), and the container's choice of store per profile.
 """
@@ -9,16 +9,21 @@ import json
 import random
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
+from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbSubscriptionStore
-from adapters.dynamodb.live import DynamoDbNotificationStore
-from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
-from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
-from application.forum.notifications import LiveSubscription, Notification, new_notification_id
-from application.forum.topics import thread_topic, user_topic
+from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
+from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
+from application.delivery.notifications import Notification, new_notification_id
+from application.delivery.subscriptions import TopicSubscription
+from application.delivery.topics import Topic, user_topic
+from application.forum.notifications import forum_notification
+from application.forum.topics import thread_topic
 from container import Container, resolve_settings
 from domain.forum import events as ev
 from domain.forum.model import ThreadKey
@@ -35,7 +40,7 @@ _seq = iter(range(1, 1_000_000))
 
 def notification(user_id: int, at: datetime, key: ThreadKey = KEY, text: str = "hello") -> Notification:
     event = ev.message_posted(key, 30, text, f"uuid-{next(_seq)}", at).stored(next(_seq))
-    return Notification(new_notification_id(at), user_id, key, event.to_public(), at)
+    return forum_notification(new_notification_id(at), user_id, key, event.to_public(), at)
 
 
 def newest_first(notifications: list[Notification]) -> list[Notification]:
@@ -90,12 +95,14 @@ def test_limit_caps_a_page_and_any_id_is_a_keyset_position(notes):
 def test_notifications_come_back_as_they_were_stored(notes):
     message = notification(7, T0 + 123 * MS, key=OTHER_KEY, text="ça marche ✓ \"quoted\" \n next line")
     grade = ev.grade_updated(KEY, 3, 4, 12.5, T0 + 124 * MS).stored(9)
-    graded = Notification(new_notification_id(T0 + 124 * MS), 7, KEY, grade.to_public(), T0 + 124 * MS)
+    graded = forum_notification(new_notification_id(T0 + 124 * MS), 7, KEY, grade.to_public(), T0 + 124 * MS)
     notes.add([message, graded])
     got = notes.page(7, None, 10)
     assert got == [graded, message]
-    assert got[0].event["score"] == 12.5 and isinstance(got[0].event["score"], float)
-    assert got[1].key == OTHER_KEY and got[1].event["text"] == message.event["text"]
+    assert got[0].payload["event"]["score"] == 12.5 and isinstance(got[0].payload["event"]["score"], float)
+    assert got[1].topic == thread_topic(OTHER_KEY)
+    assert got[1].payload["event"]["text"] == message.payload["event"]["text"]
+    assert got[1].to_public() == message.to_public()
     assert all(n.read is False and n.created_at.tzinfo is not None for n in got)
 
 
@@ -136,7 +143,7 @@ def test_only_the_owner_marks_a_notification_read(notes):
     assert notes.mark_read(7, target.id) is True
     assert notes.mark_read(7, target.id) is True  # marking again is still a success
     got = {n.id: n for n in notes.page(7, None, 10)}
-    assert got[target.id] == Notification(target.id, 7, KEY, target.event, target.created_at, read=True)
+    assert got[target.id] == replace(target, read=True)
     assert [got[n.id].read for n in (mine[0], mine[2])] == [False, False]
     assert notes.page(8, None, 10) == [theirs]
     assert notes.mark_read(7, new_notification_id(T0)) is False  # never existed
@@ -148,19 +155,19 @@ def test_only_the_owner_marks_a_notification_read(notes):
 # -- live subscriptions ---------------------------------------------------------------------------
 
 
-def by_connection(subscriptions: list[LiveSubscription]) -> list[LiveSubscription]:
+def by_connection(subscriptions: list[TopicSubscription]) -> list[TopicSubscription]:
     return sorted(subscriptions, key=lambda s: s.connection_id)
 
 
 def test_of_topic_lists_the_unexpired_subscriptions_of_that_topic_only(subs):
     topic, other = thread_topic(KEY), thread_topic(OTHER_KEY)
-    watching = LiveSubscription(topic, "c1", 7, T0 + timedelta(hours=2))
-    anonymous = LiveSubscription(topic, "c2", None, T0 + timedelta(hours=1))
-    expired = LiveSubscription(topic, "c3", 8, T0 - timedelta(seconds=1))
-    expiring_now = LiveSubscription(topic, "c4", 9, T0)
-    same_connection_elsewhere = LiveSubscription(other, "c1", 7, T0 + timedelta(hours=2))
-    elsewhere = LiveSubscription(other, "c5", 10, T0 + timedelta(hours=2))
-    own_topic = LiveSubscription(user_topic(7), "c1", 7, T0 + timedelta(hours=2))
+    watching = TopicSubscription(topic, "c1", 7, T0 + timedelta(hours=2))
+    anonymous = TopicSubscription(topic, "c2", None, T0 + timedelta(hours=1))
+    expired = TopicSubscription(topic, "c3", 8, T0 - timedelta(seconds=1))
+    expiring_now = TopicSubscription(topic, "c4", 9, T0)
+    same_connection_elsewhere = TopicSubscription(other, "c1", 7, T0 + timedelta(hours=2))
+    elsewhere = TopicSubscription(other, "c5", 10, T0 + timedelta(hours=2))
+    own_topic = TopicSubscription(user_topic(7), "c1", 7, T0 + timedelta(hours=2))
     for s in (watching, anonymous, expired, expiring_now, same_connection_elsewhere, elsewhere, own_topic):
         subs.put(s)
 
@@ -176,15 +183,15 @@ def test_of_topic_lists_the_unexpired_subscriptions_of_that_topic_only(subs):
 
 def test_putting_again_renews_a_subscription(subs):
     topic = thread_topic(KEY)
-    subs.put(LiveSubscription(topic, "c1", 7, T0 + timedelta(seconds=1)))
-    renewed = LiveSubscription(topic, "c1", 7, T0 + timedelta(hours=2))
+    subs.put(TopicSubscription(topic, "c1", 7, T0 + timedelta(seconds=1)))
+    renewed = TopicSubscription(topic, "c1", 7, T0 + timedelta(hours=2))
     subs.put(renewed)
     assert subs.of_topic(topic, T0) == [renewed]  # one row per (topic, connection)
     assert subs.of_topic(topic, T0 + timedelta(hours=1)) == [renewed]
 
-    subs.put(LiveSubscription(topic, "c2", 8, T0 - timedelta(minutes=1)))
+    subs.put(TopicSubscription(topic, "c2", 8, T0 - timedelta(minutes=1)))
     assert subs.of_topic(topic, T0) == [renewed]
-    revived = LiveSubscription(topic, "c2", 8, T0 + timedelta(hours=2))
+    revived = TopicSubscription(topic, "c2", 8, T0 + timedelta(hours=2))
     subs.put(revived)  # an expired row that is put again counts again
     assert by_connection(subs.of_topic(topic, T0)) == [renewed, revived]
 
@@ -192,8 +199,8 @@ def test_putting_again_renews_a_subscription(subs):
 def test_delete_removes_one_connection_from_one_topic(subs):
     topic, other = thread_topic(KEY), thread_topic(OTHER_KEY)
     expires = T0 + timedelta(hours=2)
-    a, b = LiveSubscription(topic, "c1", 7, expires), LiveSubscription(topic, "c2", 8, expires)
-    a_elsewhere = LiveSubscription(other, "c1", 7, expires)
+    a, b = TopicSubscription(topic, "c1", 7, expires), TopicSubscription(topic, "c2", 8, expires)
+    a_elsewhere = TopicSubscription(other, "c1", 7, expires)
     for s in (a, b, a_elsewhere):
         subs.put(s)
 
@@ -212,6 +219,49 @@ def test_delete_removes_one_connection_from_one_topic(subs):
 
 
 # -- DynamoDB: one request per operation (docs/access-patterns.md), the documented item layout ----
+
+
+def test_any_context_s_topic_and_payload_work_unchanged(notes, subs):
+    room = Topic("chat", "room", ("lobby",))
+    note = Notification(new_notification_id(T0), 7, room, "chat.comment", {"room": "lobby", "text": "hé"}, T0)
+    notes.add([note])
+    assert notes.page(7, None, 10) == [note]
+    assert note.to_public() == {"id": note.id, "type": "chat.comment", "room": "lobby", "text": "hé",
+                                "created_at": "2026-01-01T12:00:00.000Z", "read": False}
+    watching = TopicSubscription(room, "c1", 7, T0 + timedelta(hours=1))
+    subs.put(watching)
+    assert subs.of_topic(room, T0) == [watching]
+    assert subs.of_topic(Topic("chat", "room", ("lobby2",)), T0) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_sql_put_deletes_a_bounded_batch_of_the_topic_s_expired_rows(request, backend):
+    from adapters.sql import delivery as sql_delivery
+    from adapters.sql import tables as t
+
+    _, shared = LIVE_BACKENDS[backend](request)
+    subs = sql_delivery.SqlSubscriptionStore(shared._engine, now=lambda: T0)
+    topic, other = thread_topic(KEY), thread_topic(OTHER_KEY)
+    expired = sql_delivery.PURGE_BATCH + 5
+    c = t.delivery_subscriptions.c
+    with subs._engine.begin() as connection:  # rows left by processes that died, as they would be
+        connection.execute(t.delivery_subscriptions.insert(), [
+            {"topic": of.name, "connection_id": f"old{i:03d}", "user_id": 7,
+             "expires_at": T0 - timedelta(seconds=1 + i)}
+            for of in (topic, other) for i in range(expired)
+        ])
+
+    def rows(of) -> int:
+        with subs._engine.connect() as connection:
+            return connection.execute(
+                sa.select(sa.func.count()).select_from(t.delivery_subscriptions).where(c.topic == of.name)
+            ).scalar_one()
+
+    subs.put(TopicSubscription(topic, "new", 8, T0 + timedelta(minutes=1)))
+    assert rows(topic) == expired - sql_delivery.PURGE_BATCH + 1  # one batch gone, the new row added
+    subs.put(TopicSubscription(topic, "new", 8, T0 + timedelta(minutes=2)))
+    assert rows(topic) == 1 and [s.connection_id for s in subs.of_topic(topic, T0)] == ["new"]
+    assert rows(other) == expired  # another topic's rows wait for a put on that topic
 
 
 @pytest.fixture
@@ -252,7 +302,7 @@ def test_dynamodb_notifications_cost_one_request_per_operation(dynamodb_stores, 
     dynamodb_requests.clear()
 
     topic = thread_topic(KEY)
-    subs.put(LiveSubscription(topic, "c1", 7, T0 + timedelta(hours=2)))
+    subs.put(TopicSubscription(topic, "c1", 7, T0 + timedelta(hours=2)))
     subs.of_topic(topic, T0)
     subs.delete(topic, "c1")
     assert dynamodb_requests == {"PutItem": 1, "Query": 1, "DeleteItem": 1}
@@ -270,8 +320,26 @@ def test_dynamodb_notification_items_follow_the_documented_layout(dynamodb_store
     assert item["SK"] == {"S": n.id}
     assert item["created_at"] == {"N": str(int((T0 + 5 * MS).timestamp() * 1000))}
     assert item["read"] == {"BOOL": False}
-    assert (item["item_id"], item["participant_id"]) == ({"N": "100"}, {"N": "7"})
-    assert json.loads(item["event"]["S"]) == n.event
+    assert (item["topic"], item["type"]) == ({"S": "forum.thread.7.100"}, {"S": "forum.message"})
+    payload = json.loads(item["payload"]["S"])
+    assert payload == n.payload == {"item_id": "100", "participant_id": "7", "event": n.payload["event"]}
+
+
+def test_dynamodb_items_from_before_topics_still_read_as_forum_notifications(dynamodb_stores):
+    """Items written with item_id, participant_id and event (no topic, type, payload) keep working."""
+    notes, _ = dynamodb_stores
+    n = notification(7, T0 + 5 * MS)
+    notes.client.put_item(
+        TableName=notes.table,
+        Item={
+            "PK": {"S": "NOTIF#7"}, "SK": {"S": n.id}, "user_id": {"N": "7"},
+            "item_id": {"N": "100"}, "participant_id": {"N": "7"},
+            "event": {"S": json.dumps(n.payload["event"])},
+            "created_at": {"N": str(int((T0 + 5 * MS).timestamp() * 1000))}, "read": {"BOOL": False},
+        },
+    )
+    assert notes.page(7, None, 10) == [n]
+    assert notes.mark_read(7, n.id) and notes.page(7, None, 10)[0].to_public()["read"] is True
 
 
 def test_create_tables_makes_the_notifications_table(dynamodb_endpoint, monkeypatch):
@@ -360,6 +428,9 @@ def test_two_embedded_processes_share_notifications(tmp_path, monkeypatch):
         assert opened.status_code == 200, opened.get_json()  # the participant now follows the thread
         posted = one.post(thread_url + "/messages", json={"text": "look", "uuid": "u1"}, headers=watcher)
         assert posted.status_code == 201, posted.get_json()
+        # The server profiles notify followers after the response (the message bus's background runner);
+        # the endpoints run on the container wired last, so both apps' buses are drained.
+        assert all(app.container.message_bus().runner.drain(10) for app in (first, second))
 
         listed = other.get("/forum/notifications", headers=participant)
         assert listed.status_code == 200
