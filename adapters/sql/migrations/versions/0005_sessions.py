@@ -1,7 +1,8 @@
 """Sessions: sessions, their child sessions, and each customer's last login.
 
 Revision ID: 0005
-Revises: 0002 (chat and social add 0003 and 0004 beside it; the chain is set when they merge)
+Revises: 0007 (after main's delivery topics, so that this branch has one head; chat's 0003 and
+social's 0004 are chained in when they merge)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
