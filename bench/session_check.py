@@ -55,9 +55,11 @@ def bench_profile(name: str, concurrency: int, seconds: float, repeat: int) -> l
     work = common.scratch_dir(f"session-check-{name}")
     profile = common.prepare_profile(name, work)
     env = {**profile.env, "PARLEY_SESSION_TOKEN_SECONDS": "3600"}
-    cached = common.start_gunicorn({**env, "PARLEY_SESSION_CACHE_SECONDS": "2"}, work)
-    uncached = common.start_gunicorn({**env, "PARLEY_SESSION_CACHE_SECONDS": "0"}, work)
+    servers = []
     try:
+        # Started inside the try: a server that never answers must not leave the other one running.
+        servers.append(cached := common.start_gunicorn({**env, "PARLEY_SESSION_CACHE_SECONDS": "2"}, work))
+        servers.append(uncached := common.start_gunicorn({**env, "PARLEY_SESSION_CACHE_SECONDS": "0"}, work))
         common.open_thread(cached.url, ITEM, USER)
         for i in range(20):
             common.http_json("POST", f"{cached.url}{PATH.split('?')[0]}", {"text": f"m{i}", "uuid": f"m{i}"},
@@ -82,8 +84,8 @@ def bench_profile(name: str, concurrency: int, seconds: float, repeat: int) -> l
                          f"{rate / plain:.2f}", sum(r["errors"] for r in results)])
         return rows
     finally:
-        cached.stop()
-        uncached.stop()
+        for server in servers:
+            server.stop()
         profile.close()
         common.cleanup_scratch(work)
 
