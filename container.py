@@ -1,7 +1,16 @@
-"""The one place that picks adapters from configuration (DESIGN.md §3).
+"""The one place that picks adapters from configuration (DESIGN.md §3; docs/architecture.md).
 
-Profiles: `memory` (tests), `embedded` (SQLite file), `postgres`, `algorea`, `aws`. Everything
-else asks this container for its collaborators, and tests override providers here.
+Profiles: `memory` (tests), `embedded` (SQLite file), `postgres`, `algorea`, `aws`. Three parts:
+
+- `CoreContainer`: what every context shares (configuration, clock, the SQL engine, the DynamoDB
+  client, the notifier and hub, live-delivery stores, authentication, health probes);
+- one sub-container per context (`ForumContainer`, ...), which gets the core as a
+  `providers.DependenciesContainer` and declares each of its ports once per storage backend with
+  `by_profile`;
+- `Container`, the application: the configuration, `core` and each context as `providers.Container`.
+
+Entrypoints inject `Provide["forum.deps"]`, `Provide["core.authenticator"]`; tests override a
+provider where it lives: `container.core.clock.override(...)`, `container.forum.grant_tables.override(...)`.
 """
 
 from __future__ import annotations
@@ -9,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -27,18 +37,22 @@ from adapters.auth.sessions import (
     session_token_key_from_settings,
     token_seconds,
 )
-from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.base import DynamoDbTable
+from adapters.dynamodb.client import DynamoDbSettings, make_client
 from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
-from adapters.dynamodb.sessions import DynamoDbSessionStore
+from adapters.dynamodb.sessions import DynamoDbSessionStore, sessions_table_name
+from adapters.dynamodb.social import DynamoDbSocialGraph
+from adapters.dynamodb.tables import notifications_table_name
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.memory.sessions import MemorySessionStore
+from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
@@ -49,6 +63,7 @@ from adapters.sql.health import SqlHealthCheck
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.sessions import SqlSessionStore
+from adapters.sql.social import SqlSocialGraph
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
@@ -57,6 +72,8 @@ from application.sessions.guard import SessionGuard
 from application.sessions.topics import SESSIONS_ENDED_TOPIC
 from application.sessions.use_cases import SessionDeps
 from application.shared import SystemClock
+from application.social import timeline as social_timeline
+from application.social.deps import DEFAULT_FANOUT_BATCH, SocialDeps
 from domain.sessions.model import SessionPolicy
 from entrypoints.metrics import MESSAGEBUS_HANDLER_FAILURES
 
@@ -123,6 +140,42 @@ class InsecureConfiguration(ValueError):
     """A setting that would let anyone in where real data lives; the app refuses to start."""
 
 
+# -- choosing an adapter by storage profile ---------------------------------------------------------
+
+# Which storage backend each profile keeps a port on; `algorea` (PostgreSQL beside DynamoDB) is the
+# one profile where each port says which of the two it uses.
+PROFILE_BACKENDS = {"memory": "memory", "embedded": "sql", "postgres": "sql", "aws": "dynamodb"}
+
+
+def by_profile(
+    profile: providers.Provider,
+    *,
+    memory: providers.Provider | None,
+    sql: providers.Provider | None,
+    dynamodb: providers.Provider | None,
+    algorea: providers.Provider | str | None,
+) -> providers.Selector:
+    """One port's adapter for the configured profile, each backend's adapter declared once.
+
+    `sql` serves `embedded` (SQLite) and `postgres`; `dynamodb` serves `aws`; `algorea` names the
+    backend that keeps this port there ("sql", that is PostgreSQL, or "dynamodb") or gives an adapter
+    of its own (the forum's outbox unit of work). None: the port has no adapter on that backend, and
+    asking for it under such a profile is an error.
+    """
+    backends = {"memory": memory, "sql": sql, "dynamodb": dynamodb}
+    chosen = {name: backends[backend] for name, backend in PROFILE_BACKENDS.items()}
+    chosen["algorea"] = backends[algorea] if isinstance(algorea, str) else algorea
+    return providers.Selector(profile, **{name: p for name, p in chosen.items() if p is not None})
+
+
+def dynamodb_table(table_class: type[DynamoDbTable], client: Any, settings: DynamoDbSettings) -> DynamoDbTable:
+    """A context's table on the process's one DynamoDB client, named with the configured prefix."""
+    return table_class(client, f"{settings.table_prefix}{table_class.NAME}")
+
+
+# -- the core's helpers -----------------------------------------------------------------------------
+
+
 def _authenticator(settings: Mapping[str, str], clock, configured, issuer):
     """The configured authenticator, behind thread-token verifiers.
 
@@ -142,6 +195,14 @@ def _authenticator(settings: Mapping[str, str], clock, configured, issuer):
     if algorea:
         return AlgoreaThreadTokenAuthenticator.from_settings(settings, clock, authenticator)
     return authenticator
+
+
+def _with_session_tokens(authenticator, key, clock, guard):
+    """Session-bound tokens first; every other credential goes on to `authenticator`. The guard (and
+    its store) is asked for at the first session token."""
+    if key is None:
+        return authenticator
+    return SessionTokenAuthenticator(key, clock, lambda sid: guard().is_live(sid), authenticator)
 
 
 def _thread_token_issuer(settings: Mapping[str, str], clock):
@@ -176,8 +237,8 @@ def _sql_health(settings: Mapping[str, str], engine):
 DYNAMODB_PROFILES = ("algorea", "aws")
 
 
-def _dynamodb_health(settings: Mapping[str, str], forum):
-    return DynamoDbHealthCheck(forum()) if settings.get("profile") in DYNAMODB_PROFILES else None
+def _dynamodb_health(settings: Mapping[str, str], table):
+    return DynamoDbHealthCheck(table()) if settings.get("profile") in DYNAMODB_PROFILES else None
 
 
 def _token_minter(settings: Mapping[str, str], clock) -> DevTokenMinter:
@@ -185,11 +246,11 @@ def _token_minter(settings: Mapping[str, str], clock) -> DevTokenMinter:
 
 
 def _message_bus(settings: Mapping[str, str], container: Container) -> MessageBus:
-    """Every context's handlers on one bus; each context's table gets its dependencies lazily
-    (they hold units of work, which hold this bus)."""
+    """Every context's handlers on one bus. Each context's table reaches its dependencies lazily:
+    they hold units of work, which hold this bus."""
     mode = settings.get("messagebus") or ("inline" if settings.get("profile") == "memory" else "background")
     runner = InlineRunner() if mode == "inline" else BackgroundRunner()
-    handlers = merge_handlers(forum_handlers.handlers(container.forum))
+    handlers = merge_handlers(forum_handlers.handlers(container.forum.deps))
     return MessageBus(handlers, runner, on_failure=_count_handler_failure)
 
 
@@ -197,15 +258,203 @@ def _count_handler_failure(handler_name: str, event: object) -> None:
     MESSAGEBUS_HANDLER_FAILURES.labels(handler=handler_name).inc()
 
 
-def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
+def _apigateway_notifier(settings: Mapping[str, str], subscriptions, clock) -> ApiGatewayNotifier:
     """API Gateway holds the sockets; the shared subscription store says which connections to post to."""
-    settings = container.config()
     region = DynamoDbSettings.from_settings(settings).region
     client = management_client(settings["apigateway_endpoint_url"], region)
-    return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
+    return ApiGatewayNotifier(client, subscriptions, clock.now)
 
 
-# -- sessions (issue 16) ---------------------------------------------------------------------------
+# -- the core ---------------------------------------------------------------------------------------
+
+
+class CoreContainer(containers.DeclarativeContainer):
+    """What every context shares; contexts reach it as their `core` (a DependenciesContainer)."""
+
+    config = providers.Configuration()
+
+    clock = providers.Singleton(SystemClock)
+
+    # One engine (and pool) per process. The embedded profile creates and migrates its SQLite file
+    # when the engine is first built (create_app does it at start); PostgreSQL is migrated by
+    # `parley db upgrade`, a deployment step.
+    sql_engine = providers.Selector(
+        config.profile,
+        embedded=providers.Singleton(open_embedded_database, config.database_url),
+        postgres=providers.Singleton(create_postgres_engine, config.database_url),
+        algorea=providers.Singleton(create_postgres_engine, config.database_url),
+    )
+    # One boto3 client per process (PARLEY_DYNAMODB_ENDPOINT_URL, _REGION, _TABLE_PREFIX); each
+    # context names its tables on it with `dynamodb_table`.
+    dynamodb_settings = providers.Singleton(DynamoDbSettings.from_settings, config)
+    dynamodb_client = providers.Singleton(make_client, dynamodb_settings)
+
+    # -- live delivery (application/delivery): stores ------------------------------------------------
+    # Who watches which topic live, and followers' notifications: shared by every process of a
+    # profile (a memory store would answer GET /forum/notifications from whichever process it hits).
+    # Subscription rows live in the forum table (THREADSUB#...), on a handle of its own.
+    delivery_table = providers.Singleton(dynamodb_table, DynamoDbForum, dynamodb_client, dynamodb_settings)
+    subscription_store = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemorySubscriptionStore),
+        # The clock decides which rows a put purges as expired.
+        sql=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
+        dynamodb=providers.Singleton(DynamoDbSubscriptionStore, delivery_table),
+        algorea="dynamodb",  # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB
+    )
+    notification_store = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemoryNotificationStore),
+        sql=providers.Singleton(SqlNotificationStore, sql_engine),
+        dynamodb=providers.Singleton(
+            DynamoDbNotificationStore,
+            dynamodb_client,
+            providers.Callable(notifications_table_name, dynamodb_settings.provided.table_prefix),
+        ),
+        algorea="sql",
+    )
+    # -- end of live delivery -------------------------------------------------------------------------
+
+    # `hub` fans events out to this process's websockets; `notifier` is where use cases publish
+    # after commit: straight to the hub, or through Redis so every process's hub receives them.
+    hub = providers.Singleton(InProcessNotifier)
+    notifier = providers.Selector(
+        config.fanout,
+        inprocess=hub,
+        redis=providers.Singleton(RedisNotifier, config.redis_url, config.redis_channel_prefix),
+        apigateway=providers.Singleton(_apigateway_notifier, config, subscription_store, clock),
+    )
+    redis_relay = providers.Singleton(RedisRelay, config.redis_url, hub, config.redis_channel_prefix)
+
+    # Authentication. Thread tokens are credentials too: the authenticator verifies what the
+    # issuer signs, so both live here rather than in the forum's sub-container.
+    thread_tokens = providers.Singleton(_thread_token_issuer, config, clock)
+    configured_authenticator = providers.Selector(
+        config.auth,
+        dev=providers.Singleton(DevHeaderAuthenticator),
+        jwt=providers.Singleton(JwtAuthenticator.from_settings, config, clock),
+    )
+    # Session-bound tokens (issue 16) are checked first, against the sessions context's validity
+    # cache, which the application container provides (the sessions context itself needs the core).
+    session_token_key = providers.Singleton(session_token_key_from_settings, config)
+    session_guard = providers.Dependency()
+    authenticator = providers.Singleton(
+        _with_session_tokens,
+        providers.Singleton(_authenticator, config, clock, configured_authenticator.provider, thread_tokens),
+        session_token_key,
+        clock,
+        session_guard.provider,
+    )
+    token_minter = providers.Singleton(_token_minter, config, clock)
+
+    # What /readyz probes. Each item gives an application.shared.HealthCheck, or None when its
+    # backend is not configured in this profile. An adapter adds its own probe here, or with
+    # `Container.core.health_checks.add_args(providers.Singleton(make_check, Container.config, ...))`.
+    health_checks = providers.List(
+        providers.Singleton(_memory_health, config),
+        providers.Singleton(_redis_health, config),
+        providers.Singleton(_sql_health, config, sql_engine.provider),
+        providers.Singleton(_dynamodb_health, config, delivery_table.provider),
+    )
+
+
+# -- one sub-container per context ------------------------------------------------------------------
+
+
+class ForumContainer(containers.DeclarativeContainer):
+    """Threads (DESIGN.md §2.1): `deps` is what every forum use case takes."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+    # The application's message bus: units of work hand it the events they recorded, after commit.
+    bus = providers.Dependency(instance_of=MessageBus)
+
+    state = providers.Singleton(MemoryForumState)
+    table = providers.Singleton(dynamodb_table, DynamoDbForum, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryForumUnitOfWork, state=state, notifier=core.notifier, bus=bus),
+        sql=providers.Factory(SqlForumUnitOfWork, engine=core.sql_engine, notifier=core.notifier, bus=bus),
+        dynamodb=providers.Factory(DynamoDbForumUnitOfWork, forum=table, notifier=core.notifier, bus=bus),
+        # Status in PostgreSQL, events in DynamoDB through a transactional outbox (DESIGN.md §3.3).
+        algorea=providers.Factory(
+            AlgoreaForumUnitOfWork, engine=core.sql_engine, forum=table, notifier=core.notifier, bus=bus
+        ),
+    )
+    # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
+    # a thread do not queue behind each other and its writers (docs/performance.md).
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlForumUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea=uow,
+    )
+
+    grant_tables = providers.Singleton(GrantTables)
+    sql_permissions = providers.Singleton(SqlPermissions, core.sql_engine)
+    permissions = providers.Selector(
+        config.grants,
+        open=providers.Singleton(OpenPermissions, grant_tables),
+        # Parley's grant tables where the profile keeps them: SQL in the SQL profiles, memory in `memory`
+        # (filled by tests). PARLEY_GRANTS=sql asks for the SQL tables explicitly.
+        tables=by_profile(
+            config.profile,
+            memory=providers.Singleton(MemoryPermissions, grant_tables),
+            sql=sql_permissions,
+            dynamodb=None,
+            algorea="sql",
+        ),
+        sql=sql_permissions,
+        algorea_tokens=providers.Singleton(TokenOnlyPermissions),
+    )
+
+    deps = providers.Singleton(
+        ForumDeps,
+        uow=uow.provider,
+        read_uow=read_uow.provider,
+        permissions=permissions,
+        clock=core.clock,
+        thread_tokens=core.thread_tokens,
+        subscriptions=core.subscription_store,
+        notifications=core.notification_store,
+        notifier=core.notifier,
+    )
+
+
+def _social_deps(settings: Mapping[str, str], graph, clock, notifier, bus: MessageBus) -> SocialDeps:
+    """The social use cases' deps; the timeline handlers join the bus that `publish_events` feeds."""
+    days = float(settings.get("social_timeline_days") or 14)
+    batch = int(settings.get("social_fanout_batch") or DEFAULT_FANOUT_BATCH)
+    if days <= 0 or batch < 1:
+        raise ValueError("PARLEY_SOCIAL_TIMELINE_DAYS must be > 0 and PARLEY_SOCIAL_FANOUT_BATCH >= 1")
+    deps = SocialDeps(graph, clock, bus.handle, notifier, timedelta(days=days), batch)
+    bus.handlers = merge_handlers(bus.handlers, social_timeline.handlers(deps))
+    return deps
+
+
+def _social_runner(settings: Mapping[str, str]):
+    """Fan-out runs on a background worker; PARLEY_SOCIAL_FANOUT=inline runs it on the request (tests)."""
+    return InlineRunner() if settings.get("social_fanout") == "inline" else BackgroundRunner(name="parley-social")
+
+
+class SocialContainer(containers.DeclarativeContainer):
+    """Follows, posts, likes and timelines (issue 17). Its fan-out has a bus of its own, so that a
+    post by someone with thousands of followers never queues behind the forum's notifications."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    graph = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemorySocialGraph),
+        sql=providers.Singleton(SqlSocialGraph, core.sql_engine),
+        dynamodb=providers.Singleton(DynamoDbSocialGraph.from_settings, core.dynamodb_settings, core.dynamodb_client),
+        algorea="sql",
+    )
+    bus = providers.Singleton(MessageBus, runner=providers.Singleton(_social_runner, config))
+    deps = providers.Singleton(_social_deps, config, graph, core.clock, core.notifier, bus)
+
 
 SESSION_DEFAULTS = {"session_idle_seconds": 1800, "session_max_seconds": 43200, "session_cache_seconds": 2}
 
@@ -235,187 +484,58 @@ def _session_guard(settings: Mapping[str, str], store, clock, hub) -> SessionGua
     return guard
 
 
-def _dynamodb_sessions(settings: Mapping[str, str], forum) -> DynamoDbSessionStore:
-    return DynamoDbSessionStore.from_settings(settings, client=forum.client)
+def _dynamodb_sessions(settings: Mapping[str, str], dynamodb: DynamoDbSettings, client) -> DynamoDbSessionStore:
+    name = sessions_table_name(dynamodb.table_prefix, settings.get("dynamodb_sessions_table"))
+    return DynamoDbSessionStore(client, name)
 
 
 class SessionsContainer(containers.DeclarativeContainer):
-    """The sessions context's wiring: its store by profile, token signing, the validity cache."""
+    """Sessions that back access tokens (issue 16): the store, token signing, the validity cache."""
 
-    config = providers.Dependency()
-    clock = providers.Dependency()
-    hub = providers.Dependency()
-    notifier = providers.Dependency()
-    sql_engine = providers.Dependency()
-    dynamodb_forum = providers.Dependency()
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
 
-    store = providers.Selector(
-        providers.Callable(lambda settings: settings["profile"], config),
+    store = by_profile(
+        config.profile,
         memory=providers.Singleton(MemorySessionStore),
-        embedded=providers.Singleton(SqlSessionStore, sql_engine),
-        postgres=providers.Singleton(SqlSessionStore, sql_engine),
-        algorea=providers.Singleton(_dynamodb_sessions, config, dynamodb_forum),
-        aws=providers.Singleton(_dynamodb_sessions, config, dynamodb_forum),
+        sql=providers.Singleton(SqlSessionStore, core.sql_engine),
+        dynamodb=providers.Singleton(_dynamodb_sessions, config, core.dynamodb_settings, core.dynamodb_client),
+        algorea="dynamodb",
     )
-    token_key = providers.Singleton(session_token_key_from_settings, config)
     tokens = providers.Singleton(
-        JwtSessionTokenIssuer, token_key, providers.Callable(token_seconds, config), clock
+        JwtSessionTokenIssuer, core.session_token_key, providers.Callable(token_seconds, config), core.clock
     )
-    guard = providers.Singleton(_session_guard, config, store, clock, hub)
+    guard = providers.Singleton(_session_guard, config, store, core.clock, core.hub)
     deps = providers.Singleton(
         SessionDeps,
         store=store,
-        clock=clock,
+        clock=core.clock,
         tokens=tokens,
         policy=providers.Singleton(_session_policy, config),
-        notifier=notifier,
+        notifier=core.notifier,
         guard=guard,
     )
 
 
-def _with_session_tokens(authenticator, key, clock, guard):
-    """Session-bound tokens are checked first; every other credential goes on to `authenticator`.
-    The guard (and its store) is built at the first session token, not at start."""
-    if key is None:
-        return authenticator
-    return SessionTokenAuthenticator(key, clock, lambda sid: guard().is_live(sid), authenticator)
+# -- the application --------------------------------------------------------------------------------
 
 
 class Container(containers.DeclarativeContainer):
-    __self__ = providers.Self()
+    """The application: the configuration, the core, and each context's sub-container."""
+
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
 
+    __self__ = providers.Self()
     config = providers.Configuration()
 
-    clock = providers.Singleton(SystemClock)
-    # `hub` fans events out to this process's websockets; `notifier` is where use cases publish
-    # after commit: straight to the hub, or through Redis so every process's hub receives them.
-    hub = providers.Singleton(InProcessNotifier)
-    notifier = providers.Selector(
-        config.fanout,
-        inprocess=hub,
-        redis=providers.Singleton(RedisNotifier, config.redis_url, config.redis_channel_prefix),
-        apigateway=providers.Singleton(_apigateway_notifier, __self__),
+    # The core's authenticator checks session tokens with the sessions context's cache, asked for
+    # lazily (the sessions context needs the core first).
+    core = providers.Container(
+        CoreContainer, config=config, session_guard=providers.Callable(lambda app: app.sessions.guard(), __self__)
     )
-    redis_relay = providers.Singleton(RedisRelay, config.redis_url, hub, config.redis_channel_prefix)
-
-    # One engine (and pool) per process. The embedded profile creates and migrates its SQLite file
-    # when the engine is first built (create_app does it at start); PostgreSQL is migrated by
-    # `parley db upgrade`, a deployment step.
-    sql_engine = providers.Selector(
-        config.profile,
-        embedded=providers.Singleton(open_embedded_database, config.database_url),
-        postgres=providers.Singleton(create_postgres_engine, config.database_url),
-        algorea=providers.Singleton(create_postgres_engine, config.database_url),
-    )
-
-    grant_tables = providers.Singleton(GrantTables)
-    permissions = providers.Selector(
-        config.grants,
-        open=providers.Singleton(OpenPermissions, grant_tables),
-        # Parley's grant tables where the profile keeps them: SQL in the SQL profiles, memory in `memory`
-        # (filled by tests). PARLEY_GRANTS=sql asks for the SQL tables explicitly.
-        tables=providers.Selector(
-            config.profile,
-            memory=providers.Singleton(MemoryPermissions, grant_tables),
-            embedded=providers.Singleton(SqlPermissions, sql_engine),
-            postgres=providers.Singleton(SqlPermissions, sql_engine),
-            algorea=providers.Singleton(SqlPermissions, sql_engine),
-        ),
-        sql=providers.Singleton(SqlPermissions, sql_engine),
-        algorea_tokens=providers.Singleton(TokenOnlyPermissions),
-    )
-    thread_tokens = providers.Singleton(_thread_token_issuer, config, clock)
-
-    # Side effects after a commit (follower notifications, …): handed the units of work's recorded events.
+    # Side effects after a commit (follower notifications, …): every context's handler table on one
+    # bus, which each context's units of work receive as `bus`.
     message_bus = providers.Singleton(_message_bus, config, __self__)
-
-    forum_state = providers.Singleton(MemoryForumState)
-    # One boto3 client per process (PARLEY_DYNAMODB_ENDPOINT_URL, _REGION, _TABLE_PREFIX).
-    dynamodb_forum = providers.Singleton(DynamoDbForum.from_settings, config)
-    forum_uow = providers.Selector(
-        config.profile,
-        memory=providers.Factory(MemoryForumUnitOfWork, state=forum_state, notifier=notifier, bus=message_bus),
-        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, bus=message_bus),
-        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, bus=message_bus),
-        # Status in PostgreSQL, events in DynamoDB through a transactional outbox (DESIGN.md §3.3).
-        algorea=providers.Factory(
-            AlgoreaForumUnitOfWork, engine=sql_engine, forum=dynamodb_forum, notifier=notifier, bus=message_bus
-        ),
-        aws=providers.Factory(DynamoDbForumUnitOfWork, forum=dynamodb_forum, notifier=notifier, bus=message_bus),
-    )
-    # Units of work of the use cases that only read: on SQL they take no write lock, so readers of
-    # a thread do not queue behind each other and its writers (docs/performance.md).
-    forum_read_uow = providers.Selector(
-        config.profile,
-        memory=forum_uow,
-        embedded=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        postgres=providers.Factory(SqlForumUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
-        algorea=forum_uow,
-        aws=forum_uow,
-    )
-    # Who watches which thread live, and followers' notifications: shared by every process of a
-    # profile (a memory store would answer GET /forum/notifications from whichever process it hits).
-    subscription_store = providers.Selector(
-        config.profile,
-        memory=providers.Singleton(MemorySubscriptionStore),
-        # The clock decides which rows a put purges as expired.
-        embedded=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
-        postgres=providers.Singleton(SqlSubscriptionStore, sql_engine, now=clock.provided.now),
-        # DESIGN.md §3: the algorea profile keeps events and subscriptions in DynamoDB.
-        algorea=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
-        aws=providers.Singleton(DynamoDbSubscriptionStore, dynamodb_forum),
-    )
-    notification_store = providers.Selector(
-        config.profile,
-        memory=providers.Singleton(MemoryNotificationStore),
-        embedded=providers.Singleton(SqlNotificationStore, sql_engine),
-        postgres=providers.Singleton(SqlNotificationStore, sql_engine),
-        algorea=providers.Singleton(SqlNotificationStore, sql_engine),
-        aws=providers.Singleton(DynamoDbNotificationStore.from_settings, config, dynamodb_forum),
-    )
-
-    forum = providers.Singleton(
-        ForumDeps,
-        uow=forum_uow.provider,
-        read_uow=forum_read_uow.provider,
-        permissions=permissions,
-        clock=clock,
-        thread_tokens=thread_tokens,
-        subscriptions=subscription_store,
-        notifications=notification_store,
-        notifier=notifier,
-    )
-
-    configured_authenticator = providers.Selector(
-        config.auth,
-        dev=providers.Singleton(DevHeaderAuthenticator),
-        jwt=providers.Singleton(JwtAuthenticator.from_settings, config, clock),
-    )
-    sessions = providers.Container(
-        SessionsContainer,
-        config=config,
-        clock=clock,
-        hub=hub,
-        notifier=notifier,
-        sql_engine=sql_engine,
-        dynamodb_forum=dynamodb_forum,
-    )
-    authenticator = providers.Singleton(
-        _with_session_tokens,
-        providers.Singleton(_authenticator, config, clock, configured_authenticator.provider, thread_tokens),
-        sessions.token_key,
-        clock,
-        sessions.guard.provider,
-    )
-    token_minter = providers.Singleton(_token_minter, config, clock)
-
-    # What /readyz probes. Each item gives an application.shared.HealthCheck, or None when its
-    # backend is not configured in this profile. An adapter adds its own probe with
-    # `Container.health_checks.add_args(providers.Singleton(make_check, config, ...))`.
-    health_checks = providers.List(
-        providers.Singleton(_memory_health, config),
-        providers.Singleton(_redis_health, config),
-        providers.Singleton(_sql_health, config, sql_engine.provider),
-        providers.Singleton(_dynamodb_health, config, dynamodb_forum.provider),
-    )
+    forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
+    social = providers.Container(SocialContainer, config=config, core=core)
+    sessions = providers.Container(SessionsContainer, config=config, core=core)

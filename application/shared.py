@@ -106,6 +106,13 @@ class Notifier(Protocol):
     def publish(self, publications: list[Publication]) -> None: ...
 
 
+class NullNotifier:
+    """Live delivery switched off: what a dependency bundle gets instead of no notifier at all."""
+
+    def publish(self, publications: list[Publication]) -> None:
+        pass
+
+
 class Unauthenticated(DomainError):
     """No identity, or one that does not check out (HTTP 401)."""
 

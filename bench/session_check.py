@@ -103,9 +103,9 @@ def authenticate_cost(calls: int) -> list[list]:
     for label, cache in (("cached (2 s)", "2"), ("no cache", "0")):
         container = Container()
         container.config.from_dict(resolve_settings({**settings, "session_cache_seconds": cache}))
-        plain = DevTokenMinter(JwtSettings.from_settings(settings), container.clock()).mint(USER)
+        plain = DevTokenMinter(JwtSettings.from_settings(settings), container.core.clock()).mint(USER)
         issued = uc.create_session(container.sessions.deps(), Actor(USER))
-        authenticator = container.authenticator()
+        authenticator = container.core.authenticator()
         variants = [
             ("plain JWT, without the sessions layer", plain, authenticator._fallback),  # noqa: SLF001
             ("plain JWT", plain, authenticator),

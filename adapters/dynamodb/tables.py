@@ -83,9 +83,12 @@ def notifications_table_definition(prefix: str) -> dict[str, Any]:
 
 
 def table_definitions(prefix: str, sessions_table: str | None = None) -> list[dict[str, Any]]:
+    from adapters.dynamodb.social import social_table_definition
+
     return [
         forum_table_definition(prefix),
         notifications_table_definition(prefix),
+        social_table_definition(prefix),
         sessions_table_definition(sessions_table_name(prefix, sessions_table)),
     ]
 

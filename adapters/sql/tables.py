@@ -255,4 +255,7 @@ validated_items = sa.Table(
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
 DELIVERY_TABLES = (notifications, delivery_subscriptions)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
-SESSION_TABLES = (sessions, child_sessions, session_logins)
+
+# Each context's own module adds its tables to `metadata`; imported here (last, once `metadata` is
+# complete) so that migrations' comparisons and the test helpers see every table.
+from adapters.sql import social as _social_tables  # noqa: E402,F401

@@ -46,6 +46,22 @@ class NotificationStore(Protocol):
     def mark_read(self, user_id: int, notification_id: str) -> bool: ...
 
 
+class NullNotificationStore:
+    """Notifications switched off: nothing is kept, so there is nothing to list, read or delete."""
+
+    def add(self, notifications: list[Notification]) -> None:
+        pass
+
+    def page(self, user_id: int, before_id: str | None, limit: int) -> list[Notification]:
+        return []
+
+    def delete(self, user_id: int, notification_id: str) -> bool:
+        return False
+
+    def mark_read(self, user_id: int, notification_id: str) -> bool:
+        return False
+
+
 def new_notification_id(now: datetime) -> str:
     """Sortable by time (milliseconds), unique by a random suffix."""
     return f"{int(now.timestamp() * 1000):013d}{os.urandom(6).hex()}"

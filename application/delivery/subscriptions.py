@@ -31,3 +31,16 @@ class SubscriptionStore(Protocol):
     def of_topic(self, topic: Topic, now: datetime) -> list[TopicSubscription]:
         """Unexpired subscriptions only: stores may delete expired rows late."""
         ...
+
+
+class NullSubscriptionStore:
+    """Nobody records live subscriptions: every follower counts as not watching."""
+
+    def put(self, subscription: TopicSubscription) -> None:
+        pass
+
+    def delete(self, topic: Topic, connection_id: str) -> None:
+        pass
+
+    def of_topic(self, topic: Topic, now: datetime) -> list[TopicSubscription]:
+        return []

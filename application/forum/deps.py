@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from application.delivery.notifications import NotificationStore
-from application.delivery.subscriptions import SubscriptionStore
+from application.delivery.notifications import NotificationStore, NullNotificationStore
+from application.delivery.subscriptions import NullSubscriptionStore, SubscriptionStore
 from application.forum.grant_facts import grants_from_thread_claims
 from application.forum.ports import ForumUnitOfWork, Permissions, ThreadRepository
 from application.forum.thread_token import NoThreadTokens, ThreadTokenIssuer
-from application.shared import Actor, Clock, Notifier
+from application.shared import Actor, Clock, Notifier, NullNotifier
 from domain.forum.model import Thread, ThreadKey
 from domain.forum.policy import NO_GRANTS, Grants, can_read
 from domain.shared import Forbidden
@@ -19,19 +19,24 @@ from domain.shared import Forbidden
 
 @dataclass(frozen=True)
 class ForumDeps:
+    """No field is optional: a part that is switched off is a null object, so use cases never check.
+
+    `read_uow` serves the use cases that only read (stores may then skip write locks); where a
+    backend has no such mode it is the same factory as `uow`.
+    """
+
     uow: Callable[[], ForumUnitOfWork]
+    read_uow: Callable[[], ForumUnitOfWork] = field(kw_only=True)
     permissions: Permissions
     clock: Clock
     thread_tokens: ThreadTokenIssuer = NoThreadTokens()
-    # Live side: who watches which thread, and where followers' notifications go (None: off).
-    subscriptions: SubscriptionStore | None = None
-    notifications: NotificationStore | None = None
-    notifier: Notifier | None = None
-    # For use cases that only read: stores may then skip write locks (None: the same as `uow`).
-    read_uow: Callable[[], ForumUnitOfWork] | None = None
+    # Live side: who watches which thread, and where followers' notifications go.
+    subscriptions: SubscriptionStore = NullSubscriptionStore()
+    notifications: NotificationStore = NullNotificationStore()
+    notifier: Notifier = NullNotifier()
 
     def reader(self) -> ForumUnitOfWork:
-        return (self.read_uow or self.uow)()
+        return self.read_uow()
 
     def now(self) -> datetime:
         return self.clock.now()

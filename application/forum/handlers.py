@@ -22,8 +22,6 @@ from domain.forum.policy import can_read
 def notify_message_followers(deps: ForumDeps, posted: MessagePosted) -> None:
     """Followers who may still read the thread, are not its author and are not watching it live
     get a stored notification and a push on their own topic."""
-    if deps.notifications is None or deps.subscriptions is None or deps.notifier is None:
-        return
     message, now = posted.message, deps.now()
     with deps.reader() as uow:
         thread = load_thread(uow.threads, message.key)

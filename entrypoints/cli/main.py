@@ -9,6 +9,8 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import seed_social
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -82,7 +84,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     container = Container()
     try:
         container.config.from_dict(settings_from_env())
-        token = container.token_minter().mint(args.user, scopes, args.ttl)
+        token = container.core.token_minter().mint(args.user, scopes, args.ttl)
     except ValueError as err:
         print(f"parley token: {err}", file=sys.stderr)
         return 2
@@ -221,7 +223,7 @@ def _publish_access_recheck(command: str) -> bool:
     container = Container()
     container.config.from_dict(settings)
     try:
-        container.notifier().publish([access_recheck_publication()])
+        container.core.notifier().publish([access_recheck_publication()])
     except Exception as err:  # the grants are stored either way; only the prompt re-check is lost
         print(f"{command}: could not publish the access re-check ({err}); open websockets re-check "
               f"within {RECHECK_SECONDS} s", file=sys.stderr)
@@ -243,7 +245,7 @@ def cmd_dynamodb_relay(args: argparse.Namespace) -> int:
         return 2
     container = Container()
     container.config.from_dict(settings)
-    relay = OutboxRelay(container.sql_engine(), container.dynamodb_forum())
+    relay = OutboxRelay(container.core.sql_engine(), container.forum.table())
     copied = relay.relay_recent(datetime.now(UTC) - args.since)
     print(f"relayed {copied} event(s)")
     return 0
@@ -287,6 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+
+    seed = sub.add_parser("seed", help="demo data for one context")
+    seed_sub = seed.add_subparsers(dest="seed_context", required=True)
+    seed_social.register(seed_sub)
     return parser
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import forum, openapi, ops, sessions
+from entrypoints.http import forum, openapi, ops, sessions, social
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
@@ -21,12 +21,12 @@ WS_PING_SECONDS = 25
 
 
 def _start_live_delivery(container: Container) -> None:
-    hub = container.hub()
+    hub = container.core.hub()
     if _count_published not in hub.observers:
         hub.observers.append(_count_published)
     if container.config.fanout() == "redis":
-        relay = container.redis_relay()
-        relay.on_tick = container.notifier().flush
+        relay = container.core.redis_relay()
+        relay.on_tick = container.core.notifier().flush
         relay.start()
 
 
@@ -41,12 +41,12 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     configure_logging(resolved.get("log_level") or "info")
     container.wire()
     # Built now so that a bad key or setting stops the start, not the first request.
-    container.authenticator()
-    container.thread_tokens()
+    container.core.authenticator()
+    container.core.thread_tokens()
     container.sessions.deps()  # the session settings: lifetimes, cache bound, token key
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
-        container.sql_engine()
+        container.core.sql_engine()
 
     app = Flask("parley")
     app.request_class = BoundedRequest
@@ -61,6 +61,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     register_error_handlers(app)
     api.register_blueprint(ops.bp)
     api.register_blueprint(forum.bp)
+    api.register_blueprint(social.bp)
     api.register_blueprint(sessions.bp)
     app.register_blueprint(openapi.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}

@@ -25,7 +25,7 @@ def refuse_nul_in_url() -> None:
 
 
 @inject
-def current_actor(authenticator: Authenticator = Provide["authenticator"]) -> Actor:
+def current_actor(authenticator: Authenticator = Provide["core.authenticator"]) -> Actor:
     return authenticator.authenticate(request.headers)
 
 

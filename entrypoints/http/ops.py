@@ -88,7 +88,7 @@ def healthz():
 @bp.response(200, Readiness)
 @bp.alt_response(503, schema=Readiness, description="A backend is down", headers=RETRY_AFTER)
 @inject
-def readyz(checks: list = Provide["health_checks"], timeout: str = Provide["config.ready_timeout"]):
+def readyz(checks: list = Provide["core.health_checks"], timeout: str = Provide["config.ready_timeout"]):
     """Every configured backend answers (503 with Retry-After when one does not)"""
     results = run_checks([c for c in checks if c is not None], float(timeout or 2))
     ready = all(r["status"] == "up" for r in results.values())

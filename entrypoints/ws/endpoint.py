@@ -43,10 +43,10 @@ CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 @inject
 def forum_socket(
     ws,
-    hub: Any = Provide["hub"],
-    authenticator: Authenticator = Provide["authenticator"],
-    subscriptions: SubscriptionStore = Provide["subscription_store"],
-    clock: Clock = Provide["clock"],
+    hub: Any = Provide["core.hub"],
+    authenticator: Authenticator = Provide["core.authenticator"],
+    subscriptions: SubscriptionStore = Provide["core.subscription_store"],
+    clock: Clock = Provide["core.clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
     wire = write_whole_frames(ws)
@@ -96,16 +96,21 @@ def _end_dev_server_connection() -> None:
             raw.shutdown(socket.SHUT_RDWR)
 
 
+# What a user's own channels carry for clients: forum notifications, new timeline entries.
+OWN_TOPIC_PAYLOADS = frozenset({"notification", "timeline_entry"})
+
+
 def _listen_to_own_topic(conn: Connection, hub: Any):
-    """A user's own topic carries their notifications (`notification.new`), for user credentials only:
-    a thread token speaks for its one thread, and notifications come from every thread followed."""
+    """A user's own topics carry their notifications (`notification.new`) and new entries of their
+    social timeline (`social.timeline`, on application.delivery's user channel), for user
+    credentials only: a thread token speaks for its one thread."""
     if not conn.actor.speaks_for_user:
         return lambda: None
 
     def forward(publication) -> None:
-        # Only notifications; internal signals (a resync after a fan-out blip) are not for clients,
-        # and missed notifications are in the store (GET /forum/notifications).
-        if "notification" in publication.payload:
+        # Internal signals (a resync after a fan-out blip) are not for clients; what a client missed
+        # is in the stores (GET /forum/notifications, GET /social/timeline).
+        if OWN_TOPIC_PAYLOADS & publication.payload.keys():
             conn.enqueue(publication.frame())
 
     return hub.subscribe(user_topic(conn.actor.user_id).name, forward)

@@ -59,5 +59,5 @@ class ThreadTopic:
 
 
 @inject
-def thread_spec(forum: ForumDeps = Provide["forum"]) -> ThreadTopic:
+def thread_spec(forum: ForumDeps = Provide["forum.deps"]) -> ThreadTopic:
     return ThreadTopic(forum)

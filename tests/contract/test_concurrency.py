@@ -39,7 +39,7 @@ def open_thread(uow_factory) -> None:
 
 
 def deps_for(uow_factory) -> ForumDeps:
-    return ForumDeps(uow=uow_factory, permissions=OpenPermissions(), clock=SystemClock())
+    return ForumDeps(uow=uow_factory, read_uow=uow_factory, permissions=OpenPermissions(), clock=SystemClock())
 
 
 def assert_total_order(uow_factory, returned: list[int]) -> None:

@@ -1,4 +1,4 @@
-"""Migration 0007 (delivery keyed by topic) keeps the rows written before it, on SQLite and PostgreSQL."""
+"""Migration 0003 (delivery keyed by topic) keeps the rows written before it, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -390,20 +390,20 @@ def test_the_container_picks_the_live_stores_by_profile(tmp_path, profile, notif
     container = Container()
     container.config.from_dict(resolve_settings(settings))
     try:
-        notes, subs = container.notification_store(), container.subscription_store()
+        notes, subs = container.core.notification_store(), container.core.subscription_store()
         assert type(notes) is notification_store and type(subs) is subscription_store
-        assert container.notification_store() is notes and container.subscription_store() is subs
-        forum = container.forum()
+        assert container.core.notification_store() is notes and container.core.subscription_store() is subs
+        forum = container.forum.deps()
         assert forum.notifications is notes and forum.subscriptions is subs
         if profile in ("embedded", "postgres", "algorea"):
-            assert notes._engine is container.sql_engine()
+            assert notes._engine is container.core.sql_engine()
         if profile in ("embedded", "postgres"):
-            assert subs._engine is container.sql_engine()
+            assert subs._engine is container.core.sql_engine()
         if profile == "aws":
-            assert notes.table == "pfx-notifications" and notes.client is container.dynamodb_forum().client
+            assert notes.table == "pfx-notifications" and notes.client is container.core.dynamodb_client()
     finally:
         if profile in ("embedded", "postgres", "algorea"):
-            container.sql_engine().dispose()
+            container.core.sql_engine().dispose()
 
 
 def test_two_embedded_processes_share_notifications(tmp_path, monkeypatch):
@@ -447,4 +447,4 @@ def test_two_embedded_processes_share_notifications(tmp_path, monkeypatch):
     finally:
         for app in (first, second):
             app.container.unwire()
-            app.container.sql_engine().dispose()
+            app.container.core.sql_engine().dispose()

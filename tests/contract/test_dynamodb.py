@@ -22,11 +22,13 @@ from adapters.memory.permissions import OpenPermissions
 from application.delivery.subscriptions import TopicSubscription
 from application.delivery.topics import user_topic
 from application.forum import follows, history, messages, threads
+from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.ports import Follow, ThreadListQuery
 from application.forum.topics import event_publication, thread_topic
 from application.shared import Actor, BackendUnavailable, SystemClock
 from domain.forum import events as ev
+from domain.forum.events import MessagePosted
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
 from domain.shared import Cursor, utc
 from tests.support.dynamodb import ROOT, free_port, fresh_forum
@@ -55,7 +57,7 @@ def uow(forum, notifier):
 
 @pytest.fixture
 def deps(uow) -> ForumDeps:
-    return ForumDeps(uow=uow, permissions=OpenPermissions(), clock=SystemClock())
+    return ForumDeps(uow=uow, read_uow=uow, permissions=OpenPermissions(), clock=SystemClock())
 
 
 @pytest.fixture
@@ -168,7 +170,10 @@ def post_from_child_process(endpoint: str, table: str, process: int, threads_n: 
     """Run in a separate interpreter by the test below: posts from several threads of its own."""
     client = make_client(DynamoDbSettings(endpoint_url=endpoint, region="eu-west-3"))
     forum = DynamoDbForum(client, table)
-    deps = ForumDeps(lambda: DynamoDbForumUnitOfWork(forum, InProcessNotifier()), OpenPermissions(), SystemClock())
+    def uow():
+        return DynamoDbForumUnitOfWork(forum, InProcessNotifier())
+
+    deps = ForumDeps(uow, OpenPermissions(), SystemClock(), read_uow=uow)
 
     def post(worker: int) -> None:
         for i in range(posts):
@@ -213,9 +218,14 @@ def test_a_retried_post_is_stored_once(deps, uow):
 def test_request_counts_of_the_forum_use_cases(deps, uow, requests):
     open_thread(uow)
     requests.clear()
-    messages.post_message(deps, PARTICIPANT, KEY, "first", "r1")
-    # thread, uuid, per-thread counter and follow are read; every write goes in one transaction
+    posted = messages.post_message(deps, PARTICIPANT, KEY, "first", "r1")
+    # The post: thread, uuid, per-thread counter and follow are read; every write goes in one transaction.
     assert requests == {"GetItem": 4, "TransactWriteItems": 1}
+    requests.clear()
+    # After its commit, the message bus's handler notifies followers: it reads the thread and its
+    # follows; this fixture's live stores are the null ones, so no subscription Query and no write.
+    forum_handlers.notify_message_followers(deps, MessagePosted(posted.message))
+    assert requests == {"GetItem": 1, "Query": 1}
 
     requests.clear()
     messages.post_message(deps, PARTICIPANT, KEY, "first", "r1")
@@ -337,7 +347,7 @@ def test_the_aws_profile_wires_the_dynamodb_unit_of_work(request, dynamodb_endpo
             }
         )
     )
-    deps = container.forum()
+    deps = container.forum.deps()
     with deps.uow() as u:
         assert isinstance(u, DynamoDbForumUnitOfWork)
         u.threads.save(Thread(KEY, ThreadStatus.WAITING_FOR_TRAINER, 5, 0, T0))

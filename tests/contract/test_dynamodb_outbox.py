@@ -45,8 +45,13 @@ def stores(request):
 
 def deps_for(engine, forum, relay=None) -> ForumDeps:
     notifier = InProcessNotifier()
+
+    def uow():
+        return AlgoreaForumUnitOfWork(engine, forum, notifier, relay)
+
     return ForumDeps(
-        uow=lambda: AlgoreaForumUnitOfWork(engine, forum, notifier, relay),
+        uow=uow,
+        read_uow=uow,
         permissions=OpenPermissions(),
         clock=SystemClock(),
     )
@@ -154,7 +159,7 @@ def test_the_algorea_profile_wires_the_outbox_and_the_cli_relays(request, dynamo
     }
     container = Container()
     container.config.from_dict(resolve_settings(settings))
-    with container.forum().uow() as u:
+    with container.forum.deps().uow() as u:
         assert isinstance(u, AlgoreaForumUnitOfWork)
     crashing = deps_for(database.engine, forum, CrashingRelay(database.engine, forum))
     with pytest.raises(ProcessDied):

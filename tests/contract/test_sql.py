@@ -162,10 +162,10 @@ def test_the_container_picks_grant_tables_by_profile(tmp_path, profile, grants, 
         resolve_settings({"profile": profile, "grants": grants, "database_url": f"sqlite:///{tmp_path}/p.sqlite3"})
     )
     try:
-        assert type(container.permissions()) is expected
+        assert type(container.forum.permissions()) is expected
     finally:
         if profile == "embedded":
-            container.sql_engine().dispose()
+            container.core.sql_engine().dispose()
 
 
 def _embedded_app(path):
@@ -187,7 +187,7 @@ def test_an_embedded_app_keeps_threads_and_messages_across_a_restart(tmp_path):
         assert posted.status_code == 201, posted.get_json()
     assert client.get("/readyz").get_json()["checks"]["database"]["status"] == "up"
     first.container.unwire()
-    first.container.sql_engine().dispose()
+    first.container.core.sql_engine().dispose()
 
     second = _embedded_app(path)
     client = second.test_client()
@@ -200,7 +200,7 @@ def test_an_embedded_app_keeps_threads_and_messages_across_a_restart(tmp_path):
         assert retry.status_code in (200, 201) and retry.get_json()["data"]["cursor"] == messages[-1]["cursor"]
     finally:
         second.container.unwire()
-        second.container.sql_engine().dispose()
+        second.container.core.sql_engine().dispose()
 
 
 def test_an_embedded_app_decides_from_the_imported_grant_tables(tmp_path, monkeypatch):
@@ -224,7 +224,7 @@ def test_an_embedded_app_decides_from_the_imported_grant_tables(tmp_path, monkey
         assert client.get(thread_url, headers={"X-Parley-User": "99"}).status_code == 403  # stranger
     finally:
         app.container.unwire()
-        app.container.sql_engine().dispose()
+        app.container.core.sql_engine().dispose()
 
 
 def test_a_locked_sqlite_file_is_backend_unavailable_but_a_missing_table_is_not():

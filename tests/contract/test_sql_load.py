@@ -63,7 +63,7 @@ def app(database):
         yield app
     finally:
         app.container.unwire()
-        app.container.sql_engine().dispose()
+        app.container.core.sql_engine().dispose()
 
 
 def learners_grants(users: range) -> dict:
@@ -128,7 +128,7 @@ def fill_helper_group(database, helper: int, watcher: int) -> None:
 
 def statements_of(app, request) -> tuple[int, int, list]:
     """(status, SQL statements the app ran, body) for one GET."""
-    engine = app.container.sql_engine()
+    engine = app.container.core.sql_engine()
     counted = []
 
     def count(*_args):

@@ -89,7 +89,11 @@ def post_from_process(url: str, key: tuple[int, int], worker: int, threads: int,
     engine = create_engine(url)
     notifier = InProcessNotifier()
     deps = ForumDeps(
-        uow=lambda: SqlForumUnitOfWork(engine, notifier), permissions=OpenPermissions(), clock=SystemClock()
+        uow=lambda: SqlForumUnitOfWork(engine, notifier),
+        # As the container wires the SQL profiles: readers take no write lock.
+        read_uow=lambda: SqlForumUnitOfWork(engine, notifier, read_only=True),
+        permissions=OpenPermissions(),
+        clock=SystemClock(),
     )
     thread_key = ThreadKey(*key)
     actor = Actor(user_id=thread_key.participant_id)

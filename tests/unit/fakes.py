@@ -28,7 +28,10 @@ def make_forum(tables: GrantTables | None = None, clock: FakeClock | None = None
     notifier.keep_history = True
     tables = tables or GrantTables()
     clock = clock or FakeClock()
-    deps = ForumDeps(lambda: MemoryForumUnitOfWork(state, notifier), MemoryPermissions(tables), clock)
+    def uow():
+        return MemoryForumUnitOfWork(state, notifier)
+
+    deps = ForumDeps(uow, MemoryPermissions(tables), clock, read_uow=uow)
     return deps, state, notifier, tables, clock
 
 

@@ -126,7 +126,7 @@ def test_aws_and_algorea_probe_dynamodb_in_readyz():
         container.config.from_dict(
             resolve_settings({"profile": profile, "jwt_secret": "s" * 40, "database_url": "postgresql://x@127.0.0.1/x"})
         )
-        names = [c.name for c in container.health_checks() if c is not None]
+        names = [c.name for c in container.core.health_checks() if c is not None]
         assert "dynamodb" in names, profile
 
 

@@ -12,6 +12,6 @@ THREAD = "/items/<id64:item_id>/participant/<id64:participant_id>/thread"
 
 
 @inject
-def forum_deps(forum: ForumDeps = Provide["forum"]) -> ForumDeps:
+def forum_deps(forum: ForumDeps = Provide["forum.deps"]) -> ForumDeps:
     """The forum's dependencies: the views' only injection, so the container can move them in one place."""
     return forum

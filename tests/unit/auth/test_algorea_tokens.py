@@ -32,7 +32,7 @@ def keys(tmp_path_factory) -> KeyFiles:
 @pytest.fixture(scope="module")
 def app(keys):
     container = Container()
-    container.clock.override(providers.Object(CLOCK))
+    container.core.clock.override(providers.Object(CLOCK))
     return create_app(
         {
             "profile": "memory",
@@ -55,7 +55,7 @@ def client(app):
         uow.threads.save(Thread(ThreadKey(100, 2), ThreadStatus.WAITING_FOR_TRAINER, 50, 0, NOW))
         uow.threads.save(Thread(ThreadKey(101, 1), ThreadStatus.CLOSED, 50, 0, NOW - timedelta(days=30)))
         uow.commit()
-    app.container.forum_state.override(providers.Object(forum))
+    app.container.forum.state.override(providers.Object(forum))
     return app.test_client()
 
 

@@ -44,8 +44,8 @@ def tables() -> GrantTables:
 @pytest.fixture
 def app():
     container = Container()
-    container.clock.override(providers.Object(FakeClock(NOW)))
-    container.grant_tables.override(providers.Object(tables()))
+    container.core.clock.override(providers.Object(FakeClock(NOW)))
+    container.forum.grant_tables.override(providers.Object(tables()))
     return create_app({"profile": "memory", "grants": "tables", "auth": "jwt", "jwt_secret": SECRET}, container)
 
 
@@ -71,7 +71,7 @@ def thread_token_of(client, path: str = THREAD, user: str = "1") -> dict[str, st
 def seed_notification(app, user_id: int = 1) -> str:
     notification = forum_notification("0" * 13 + "abcdefabcdef", user_id, ThreadKey(101, 1),
                                 {"type": "message", "text": "from another thread"}, NOW)
-    app.container.notification_store().add([notification])
+    app.container.core.notification_store().add([notification])
     return notification.id
 
 
@@ -123,7 +123,7 @@ def test_the_participant_asks_for_help_only_where_allowed_whatever_the_credentia
 def test_a_parley_thread_token_loses_what_the_grants_take_away(app):
     client = app.test_client()
     token = thread_token_of(client)
-    app.container.grant_tables().item_permissions[100].clear()
+    app.container.forum.grant_tables().item_permissions[100].clear()
     assert client.get(THREAD, headers=token).status_code == 403
     assert client.get(THREAD, headers=user_token()).status_code == 403
 
@@ -147,7 +147,7 @@ def test_an_exp_that_is_not_a_finite_time_is_refused(app, kind, bad_exp):
 
 def algorea_app(keys):
     container = Container()
-    container.clock.override(providers.Object(FakeClock(NOW)))
+    container.core.clock.override(providers.Object(FakeClock(NOW)))
     return create_app({"profile": "memory", "grants": "algorea_tokens", "auth": "jwt", "jwt_secret": SECRET,
                        "algorea_public_key_file": keys.algorea_public}, container)
 

@@ -34,8 +34,8 @@ def tables() -> GrantTables:
 
 def make_app(settings: dict, clock: FakeClock):
     container = Container()
-    container.clock.override(providers.Object(clock))
-    container.grant_tables.override(providers.Object(tables()))
+    container.core.clock.override(providers.Object(clock))
+    container.forum.grant_tables.override(providers.Object(tables()))
     return create_app({"profile": "memory", "grants": "tables", **settings}, container)
 
 

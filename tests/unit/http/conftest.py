@@ -22,8 +22,8 @@ def grant_tables() -> GrantTables:
 @pytest.fixture
 def app(clock, grant_tables):
     container = Container()
-    container.clock.override(clock)
-    container.permissions.override(MemoryPermissions(grant_tables))
+    container.core.clock.override(clock)
+    container.forum.permissions.override(MemoryPermissions(grant_tables))
     app = create_app({"profile": "memory", "auth": "dev", "grants": "tables"}, container)
     yield app
     container.unwire()

@@ -187,8 +187,8 @@ def keys(tmp_path_factory) -> KeyFiles:
 def app(keys):
     # Overrides go in before create_app, which builds the authenticator (and its clock) at start.
     container = Container()
-    container.grant_tables.override(providers.Object(grant_tables()))
-    container.clock.override(providers.Object(CLOCK))
+    container.forum.grant_tables.override(providers.Object(grant_tables()))
+    container.core.clock.override(providers.Object(CLOCK))
     return create_app({
         "profile": "memory",
         "auth": "jwt",
@@ -215,7 +215,7 @@ def thread_fields_in(body: object) -> bool:
     "role, op, state", [pytest.param(r, o, s, id=f"{r}-{o}-{s}") for r, o, s in itertools.product(ROLES, OPS, STATES)]
 )
 def test_matrix(app, headers_of, keys, role, op, state):
-    app.container.forum_state.override(providers.Object(seeded_state(state)))
+    app.container.forum.state.override(providers.Object(seeded_state(state)))
     method, path, body = request_for(op, state)
     response = app.test_client().open(path, method=method, json=body, headers=headers_of[role])
     expected = EXPECTED[(role, op, state)]
@@ -277,7 +277,7 @@ def test_the_table_covers_every_role_operation_and_state():
 
 def test_a_helper_loses_a_closed_thread_two_weeks_after_it_closed(app, headers_of):
     """The same thread, read by the validated helper before and after the clock moves past two weeks."""
-    app.container.forum_state.override(providers.Object(seeded_state("open")))
+    app.container.forum.state.override(providers.Object(seeded_state("open")))
     client = app.test_client()
     participant = headers_of["participant"]
     try:

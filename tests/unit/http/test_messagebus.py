@@ -24,8 +24,8 @@ def as_user(uid: int) -> dict[str, str]:
 @pytest.fixture
 def background_app(clock, grant_tables):
     container = Container()
-    container.clock.override(clock)
-    container.permissions.override(MemoryPermissions(grant_tables))
+    container.core.clock.override(clock)
+    container.forum.permissions.override(MemoryPermissions(grant_tables))
     app = create_app({"profile": "memory", "auth": "dev", "grants": "tables", "messagebus": "background"}, container)
     yield app
     container.unwire()

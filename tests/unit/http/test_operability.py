@@ -44,7 +44,7 @@ def make_app():
         container = Container()
         containers.append(container)
         if checks is not None:
-            container.health_checks.override(providers.List(*[providers.Object(c) for c in checks]))
+            container.core.health_checks.override(providers.List(*[providers.Object(c) for c in checks]))
         return create_app({"profile": "memory", "auth": "dev", "grants": "open", **settings}, container)
 
     yield make
@@ -99,11 +99,11 @@ def test_readyz_gives_up_on_a_hanging_backend(make_app):
 def test_the_server_profiles_probe_redis():
     container = Container()
     container.config.from_dict(resolve_settings({"profile": "memory", "fanout": "redis"}))
-    names = [c.name for c in container.health_checks() if c is not None]
+    names = [c.name for c in container.core.health_checks() if c is not None]
     assert names == ["memory", "redis"]
     container = Container()
     container.config.from_dict(resolve_settings({"profile": "memory"}))
-    assert [c.name for c in container.health_checks() if c is not None] == ["memory"]
+    assert [c.name for c in container.core.health_checks() if c is not None] == ["memory"]
 
 
 def test_redis_probe_fails_fast_when_nothing_listens():

@@ -152,7 +152,7 @@ def test_every_endpoint_needs_credentials(client):
 @pytest.fixture
 def jwt_app(clock):
     container = Container()
-    container.clock.override(clock)
+    container.core.clock.override(clock)
     app = create_app({"profile": "memory", "auth": "jwt", "jwt_secret": SECRET}, container)
     yield app
     container.unwire()

@@ -87,6 +87,6 @@ def test_the_container_wires_it_for_fanout_apigateway():
             "apigateway_endpoint_url": "https://example.execute-api.eu-west-3.amazonaws.com/prod",
         }
     )
-    notifier = container.notifier()
+    notifier = container.core.notifier()
     assert isinstance(notifier, ApiGatewayNotifier)
-    assert notifier._subscriptions is container.subscription_store()
+    assert notifier._subscriptions is container.core.subscription_store()

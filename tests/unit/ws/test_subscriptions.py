@@ -136,7 +136,7 @@ def test_a_failing_history_read_leaves_no_listener(live):
         return deps.uow()
 
     frame = {"action": "subscribe", "id": "s", "item_id": str(ITEM), "participant_id": str(LEARNER)}
-    dispatch(forum_session(conn, replace(deps, uow=uow_then_fail), hub), frame)
+    dispatch(forum_session(conn, replace(deps, uow=uow_then_fail, read_uow=uow_then_fail), hub), frame)
     wait_for(lambda: any(f.get("type") == "error" for f in ws.sent))
     assert conn.subscriptions == {} and hub.listener_count() == 0
 

@@ -1,8 +1,7 @@
 """Sessions: sessions, their child sessions, and each customer's last login.
 
 Revision ID: 0005
-Revises: 0007 (after main's delivery topics, so that this branch has one head; chat's 0003 and
-social's 0004 are chained in when they merge)
+Revises: 0004 (social; the chain the lead set: 0003 delivery topics, 0004 social)
 Create Date: 2026-12-01
 """
 
@@ -12,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0007"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

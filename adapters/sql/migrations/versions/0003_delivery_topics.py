@@ -4,7 +4,7 @@ subscriptions become `delivery_subscriptions`. Existing forum rows are migrated 
 Revision 0007 follows 0002 here: 0003-0006 belong to other contexts' branches, and the chain is
 re-linked when they are merged (only down_revision changes).
 
-Revision ID: 0007
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
