@@ -31,6 +31,12 @@ from adapters.auth.jwt import (
     JwtThreadTokenIssuer,
     thread_token_issuer_from_settings,
 )
+from adapters.auth.sessions import (
+    JwtSessionTokenIssuer,
+    SessionTokenAuthenticator,
+    session_token_key_from_settings,
+    token_seconds,
+)
 from adapters.dynamodb.base import DynamoDbTable
 from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings, make_client
@@ -38,6 +44,7 @@ from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.dynamodb.sessions import DynamoDbSessionStore, sessions_table_name
 from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
 from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
@@ -47,6 +54,7 @@ from adapters.memory.health import AlwaysReady
 from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
+from adapters.memory.sessions import MemorySessionStore
 from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
@@ -59,6 +67,7 @@ from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live_questions import SqlLiveUnitOfWork
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.social import SqlSocialGraph
 from application.chat.deps import ChatDeps
 from application.forum import handlers as forum_handlers
@@ -66,9 +75,13 @@ from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
 from application.live.deps import LiveDeps
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
+from application.sessions.guard import SessionGuard
+from application.sessions.topics import SESSIONS_ENDED_TOPIC
+from application.sessions.use_cases import SessionDeps
 from application.shared import SystemClock
 from application.social import timeline as social_timeline
 from application.social.deps import DEFAULT_FANOUT_BATCH, SocialDeps
+from domain.sessions.model import SessionPolicy
 from entrypoints.metrics import MESSAGEBUS_HANDLER_FAILURES
 
 PROFILES = ("memory", "embedded", "postgres", "algorea", "aws")
@@ -189,6 +202,14 @@ def _authenticator(settings: Mapping[str, str], clock, configured, issuer):
     if algorea:
         return AlgoreaThreadTokenAuthenticator.from_settings(settings, clock, authenticator)
     return authenticator
+
+
+def _with_session_tokens(authenticator, key, clock, guard):
+    """Session-bound tokens first; every other credential goes on to `authenticator`. The guard (and
+    its store) is asked for at the first session token."""
+    if key is None:
+        return authenticator
+    return SessionTokenAuthenticator(key, clock, lambda sid: guard().is_live(sid), authenticator)
 
 
 def _thread_token_issuer(settings: Mapping[str, str], clock):
@@ -320,8 +341,16 @@ class CoreContainer(containers.DeclarativeContainer):
         dev=providers.Singleton(DevHeaderAuthenticator),
         jwt=providers.Singleton(JwtAuthenticator.from_settings, config, clock),
     )
+    # Session-bound tokens (issue 16) are checked first, against the sessions context's validity
+    # cache, which the application container provides (the sessions context itself needs the core).
+    session_token_key = providers.Singleton(session_token_key_from_settings, config)
+    session_guard = providers.Dependency()
     authenticator = providers.Singleton(
-        _authenticator, config, clock, configured_authenticator.provider, thread_tokens
+        _with_session_tokens,
+        providers.Singleton(_authenticator, config, clock, configured_authenticator.provider, thread_tokens),
+        session_token_key,
+        clock,
+        session_guard.provider,
     )
     token_minter = providers.Singleton(_token_minter, config, clock)
 
@@ -434,6 +463,67 @@ class SocialContainer(containers.DeclarativeContainer):
     deps = providers.Singleton(_social_deps, config, graph, core.clock, core.notifier, bus)
 
 
+SESSION_DEFAULTS = {"session_idle_seconds": 1800, "session_max_seconds": 43200, "session_cache_seconds": 2}
+
+
+def _seconds(settings: Mapping[str, str], name: str, low: float, high: float) -> float:
+    raw = settings.get(name) or SESSION_DEFAULTS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"PARLEY_{name.upper()} must be a number of seconds, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"PARLEY_{name.upper()} must be between {low:g} and {high:g} seconds")
+    return value
+
+
+def _session_policy(settings: Mapping[str, str]) -> SessionPolicy:
+    idle = _seconds(settings, "session_idle_seconds", 60, 30 * 86400)
+    lifetime = _seconds(settings, "session_max_seconds", 60, 365 * 86400)
+    return SessionPolicy(idle=timedelta(seconds=idle), max_lifetime=timedelta(seconds=lifetime))
+
+
+def _session_guard(settings: Mapping[str, str], store, clock, hub) -> SessionGuard:
+    """Each process's validity cache; it hears every process's session ends through the hub."""
+    staleness = _seconds(settings, "session_cache_seconds", 0, 30)
+    guard = SessionGuard(store.get, clock, staleness_seconds=staleness)
+    hub.subscribe(SESSIONS_ENDED_TOPIC.name, guard.on_publication)
+    return guard
+
+
+def _dynamodb_sessions(settings: Mapping[str, str], dynamodb: DynamoDbSettings, client) -> DynamoDbSessionStore:
+    name = sessions_table_name(dynamodb.table_prefix, settings.get("dynamodb_sessions_table"))
+    return DynamoDbSessionStore(client, name)
+
+
+class SessionsContainer(containers.DeclarativeContainer):
+    """Sessions that back access tokens (issue 16): the store, token signing, the validity cache."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    store = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemorySessionStore),
+        sql=providers.Singleton(SqlSessionStore, core.sql_engine),
+        dynamodb=providers.Singleton(_dynamodb_sessions, config, core.dynamodb_settings, core.dynamodb_client),
+        algorea="dynamodb",
+    )
+    tokens = providers.Singleton(
+        JwtSessionTokenIssuer, core.session_token_key, providers.Callable(token_seconds, config), core.clock
+    )
+    guard = providers.Singleton(_session_guard, config, store, core.clock, core.hub)
+    deps = providers.Singleton(
+        SessionDeps,
+        store=store,
+        clock=core.clock,
+        tokens=tokens,
+        policy=providers.Singleton(_session_policy, config),
+        notifier=core.notifier,
+        guard=guard,
+    )
+
+
 # -- the application --------------------------------------------------------------------------------
 
 
@@ -513,7 +603,11 @@ class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     config = providers.Configuration()
 
-    core = providers.Container(CoreContainer, config=config)
+    # The core's authenticator checks session tokens with the sessions context's cache, asked for
+    # lazily (the sessions context needs the core first).
+    core = providers.Container(
+        CoreContainer, config=config, session_guard=providers.Callable(lambda app: app.sessions.guard(), __self__)
+    )
     # Side effects after a commit (follower notifications, …): every context's handler table on one
     # bus, which each context's units of work receive as `bus`.
     message_bus = providers.Singleton(_message_bus, config, __self__)
@@ -521,3 +615,4 @@ class Container(containers.DeclarativeContainer):
     social = providers.Container(SocialContainer, config=config, core=core)
     chat = providers.Container(ChatContainer, config=config, core=core, bus=message_bus)
     live = providers.Container(LiveContainer, config=config, core=core)
+    sessions = providers.Container(SessionsContainer, config=config, core=core)

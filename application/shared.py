@@ -57,6 +57,8 @@ class Actor:
     # When the credential stops working (its `exp`); None: it does not expire (the development header).
     # An open websocket is closed then. Not part of who the actor is, so not compared.
     expires_at: datetime | None = field(default=None, compare=False)
+    # The session a session-bound token belongs to (its `sid`): refused once that session ends.
+    session_id: str | None = field(default=None, compare=False)
 
     @property
     def is_user(self) -> bool:

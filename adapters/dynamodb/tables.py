@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from adapters.dynamodb.base import TTL_ATTRIBUTE
 from adapters.dynamodb.client import call, error_code
+from adapters.dynamodb.sessions import sessions_table_definition, sessions_table_name
 
 FORUM_TABLE = "forum"
 CHAT_TABLE = "chat"
@@ -150,7 +151,7 @@ def live_questions_table_definition(prefix: str) -> dict[str, Any]:
     }
 
 
-def table_definitions(prefix: str) -> list[dict[str, Any]]:
+def table_definitions(prefix: str, sessions_table: str | None = None) -> list[dict[str, Any]]:
     from adapters.dynamodb.social import social_table_definition
 
     return [
@@ -159,13 +160,14 @@ def table_definitions(prefix: str) -> list[dict[str, Any]]:
         social_table_definition(prefix),
         chat_table_definition(prefix),
         live_questions_table_definition(prefix),
+        sessions_table_definition(sessions_table_name(prefix, sessions_table)),
     ]
 
 
-def create_tables(client, prefix: str, wait: bool = True) -> list[str]:
+def create_tables(client, prefix: str, wait: bool = True, sessions_table: str | None = None) -> list[str]:
     """Create every table that does not exist yet and switch TTL on; return the names created."""
     created = []
-    for definition in table_definitions(prefix):
+    for definition in table_definitions(prefix, sessions_table):
         name = definition["TableName"]
         try:
             call(client.create_table, **definition)
@@ -184,8 +186,8 @@ def create_tables(client, prefix: str, wait: bool = True) -> list[str]:
     return created
 
 
-def delete_tables(client, prefix: str) -> None:
-    for definition in table_definitions(prefix):
+def delete_tables(client, prefix: str, sessions_table: str | None = None) -> None:
+    for definition in table_definitions(prefix, sessions_table):
         try:
             call(client.delete_table, TableName=definition["TableName"])
         except ClientError as exc:

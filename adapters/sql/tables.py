@@ -187,6 +187,51 @@ chat_comments = sa.Table(
     sa.PrimaryKeyConstraint("room_id", "created_at", "tiebreak"),
 )
 
+# -- sessions (domain/sessions, adapters/sql/sessions.py) ----------------------------------------
+
+# Session ids sort by creation time, so a customer's sessions, newest first from a keyset position,
+# are a range of the (customer_id, id) index. `version` counts changes of the child set.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(32), nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("last_login_time", UtcDateTime, nullable=False),
+    sa.Column("last_active_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("lifetime_ends_at", UtcDateTime, nullable=False),
+    sa.Column("access_token", sa.String(64), nullable=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+    sa.PrimaryKeyConstraint("id"),
+    sa.CheckConstraint("state IN ('active', 'closing')", name="session_state"),
+    sa.Index(None, "customer_id", "id"),
+)
+
+child_sessions = sa.Table(
+    "child_sessions",
+    metadata,
+    sa.Column("id", sa.String(32), nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False),
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("label", sa.String(64), nullable=True),
+    sa.PrimaryKeyConstraint("id"),
+    sa.ForeignKeyConstraint(["session_id"], ["sessions.id"], ondelete="CASCADE"),
+    sa.Index(None, "session_id", "id"),
+)
+
+# A customer's newest login, kept apart from the sessions: it survives their deletion, and
+# raising it only ever moves it later (an upsert with a WHERE), whatever order logins commit in.
+session_logins = sa.Table(
+    "session_logins",
+    metadata,
+    sa.Column("customer_id", Id, nullable=False),
+    sa.Column("last_login_time", UtcDateTime, nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("customer_id"),
+)
+
 # -- grants (a simplified AlgoREA schema, DESIGN.md §2.1) -----------------------------------------
 
 # groups_groups in AlgoREA: the child (a user's own group, a team, a class) is a member of the parent.

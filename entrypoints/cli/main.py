@@ -98,9 +98,12 @@ def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
-    settings = DynamoDbSettings.from_settings(settings_from_env())
-    created = set(create_tables(make_client(settings, ADMIN_CLIENT_CONFIG), settings.table_prefix))
-    for definition in table_definitions(settings.table_prefix):
+    configured = settings_from_env()
+    settings = DynamoDbSettings.from_settings(configured)
+    sessions_table = configured.get("dynamodb_sessions_table")
+    client = make_client(settings, ADMIN_CLIENT_CONFIG)
+    created = set(create_tables(client, settings.table_prefix, sessions_table=sessions_table))
+    for definition in table_definitions(settings.table_prefix, sessions_table):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")
     return 0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import chat, forum, live, openapi, ops, social
+from entrypoints.http import chat, forum, live, openapi, ops, sessions, social
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
@@ -43,6 +43,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     # Built now so that a bad key or setting stops the start, not the first request.
     container.core.authenticator()
     container.core.thread_tokens()
+    container.sessions.deps()  # the session settings: lifetimes, cache bound, token key
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
         container.core.sql_engine()
@@ -63,6 +64,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     api.register_blueprint(social.bp)
     api.register_blueprint(chat.bp)
     api.register_blueprint(live.bp)
+    api.register_blueprint(sessions.bp)
     app.register_blueprint(openapi.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from dependency_injector.wiring import Provide, inject
+from dependency_injector.wiring import Provide, Provider, inject
 from flask import request
 
 from application.delivery.subscriptions import SubscriptionStore
@@ -47,6 +47,7 @@ def forum_socket(
     authenticator: Authenticator = Provide["core.authenticator"],
     subscriptions: SubscriptionStore = Provide["core.subscription_store"],
     clock: Clock = Provide["core.clock"],
+    session_guard: Any = Provider["sessions.guard"],
 ):
     wire = write_whole_frames(ws)
     try:
@@ -65,11 +66,13 @@ def forum_socket(
     session = Session(conn, TopicRegistry(registered_topics()), hub, subscriptions, clock)
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
+    stop_session_watch = close_when_session_ends(conn, session_guard)
     WS_OPEN.inc()
     try:
         serve(ws, session)
     finally:
         WS_OPEN.dec()
+        stop_session_watch()
         stop_rechecks()
         stop_notifications()
         conn.close(flush=False)
@@ -112,6 +115,24 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
             conn.enqueue(publication.frame())
 
     return hub.subscribe(user_topic(conn.actor.user_id).name, forward)
+
+
+def close_when_session_ends(conn: Connection, guard_provider: Any):
+    """A session-bound token's socket closes with 4401 once its session ends: at the `sessions.ended`
+    publication from any process, or the validity cache's sweep if that was lost (docs/sessions.md)."""
+    session_id = conn.actor.session_id
+    if session_id is None:
+        return lambda: None
+
+    def ended() -> None:
+        conn.send(error_frame(None, "unauthenticated", "the session has ended"))
+        conn.close(CLOSE_UNAUTHENTICATED, "session ended")
+
+    guard = guard_provider()
+    unwatch = guard.watch(session_id, ended)
+    if not guard.is_live(session_id):  # ended between the handshake and the watch
+        ended()
+    return unwatch
 
 
 def listen_for_access_rechecks(conn: Connection, hub: Any):

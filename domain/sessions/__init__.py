@@ -1,0 +1,1 @@
+"""The sessions context: customers' sessions, their child sessions, expiry and last login."""
