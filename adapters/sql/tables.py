@@ -207,3 +207,6 @@ validated_items = sa.Table(
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
 LIVE_TABLES = (notifications, live_subscriptions)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
+
+# Each context's tables live in a module of their own on this metadata.
+import adapters.sql.dm_tables  # noqa: E402,F401

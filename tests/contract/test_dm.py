@@ -195,10 +195,11 @@ def test_concurrent_sends_leave_one_summary_per_member_at_the_newest_message(dep
 
 def test_a_send_publishes_to_both_members_and_the_group_topic(deps, people, notifier):
     sent = conv.send_to_handle(deps, ANN, "bob", "live")
-    topics = [p.topic for p in notifier.published]
-    assert topics == [f"dm.group.{sent.group.uuid}", "user.inbox.1", "user.inbox.2"]
-    assert notifier.published[2].payload["new_group"] is True
-    assert notifier.published[2].payload["group"]["user_handle"] == "ann"
+    by_topic = {p.topic: p.payload for p in notifier.published}
+    assert sorted(by_topic) == [f"dm.group.{sent.group.uuid}", "user.inbox.1", "user.inbox.2"]
+    assert by_topic[f"dm.group.{sent.group.uuid}"]["event"]["message"] == "live"
+    bobs = by_topic["user.inbox.2"]
+    assert bobs["new_group"] is True and bobs["group"]["user_handle"] == "ann" and bobs["group"]["unread_count"] == 1
 
 
 def test_missed_since_resumes_after_a_message(deps, people, clock):
