@@ -21,10 +21,12 @@ from adapters.auth.jwt import (
     thread_token_issuer_from_settings,
 )
 from adapters.dynamodb.client import DynamoDbSettings
+from adapters.dynamodb.dm import DynamoDbDmTable, DynamoDbDmUnitOfWork
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.live import DynamoDbNotificationStore
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
+from adapters.memory.dm import MemoryDmState, MemoryDmUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live import MemoryNotificationStore, MemorySubscriptionStore
@@ -33,12 +35,14 @@ from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPerm
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.dm import SqlDmUnitOfWork
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
 from adapters.sql.live import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
+from application.dm.ports import DmDeps
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
 from application.shared import SystemClock
@@ -168,6 +172,36 @@ def _apigateway_notifier(container: Container) -> ApiGatewayNotifier:
     return ApiGatewayNotifier(client, container.subscription_store(), container.clock().now)
 
 
+class DmContainer(containers.DeclarativeContainer):
+    """Direct messages (issue 14): the users directory and conversations in SQL in the SQL
+    profiles, in the Cruddur-shaped DynamoDB table in `aws`, in memory in `memory`."""
+
+    config = providers.Configuration()
+    notifier = providers.Dependency()
+    clock = providers.Dependency()
+    sql_engine = providers.Dependency()
+
+    state = providers.Singleton(MemoryDmState)
+    table = providers.Singleton(DynamoDbDmTable.from_settings, config)
+    uow = providers.Selector(
+        config.profile,
+        memory=providers.Factory(MemoryDmUnitOfWork, state=state, notifier=notifier),
+        embedded=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier),
+        postgres=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier),
+        algorea=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier),
+        aws=providers.Factory(DynamoDbDmUnitOfWork, table=table, notifier=notifier),
+    )
+    read_uow = providers.Selector(
+        config.profile,
+        memory=uow,
+        embedded=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        postgres=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        algorea=providers.Factory(SqlDmUnitOfWork, engine=sql_engine, notifier=notifier, read_only=True),
+        aws=uow,
+    )
+    deps = providers.Singleton(DmDeps, uow=uow.provider, read_uow=read_uow.provider, clock=clock, notifier=notifier)
+
+
 class Container(containers.DeclarativeContainer):
     __self__ = providers.Self()
     wiring_config = containers.WiringConfiguration(packages=["entrypoints.http", "entrypoints.ws"], auto_wire=False)
@@ -269,6 +303,8 @@ class Container(containers.DeclarativeContainer):
         notifications=notification_store,
         notifier=notifier,
     )
+
+    dm = providers.Container(DmContainer, config=config, notifier=notifier, clock=clock, sql_engine=sql_engine)
 
     configured_authenticator = providers.Selector(
         config.auth,

@@ -123,10 +123,10 @@ def send_in_group(deps: DmDeps, actor: Actor, group_uuid: str, text: object) -> 
     problems, trimmed = message_errors(text)
     raise_if_any({"message": problems} if problems else {})
 
-    def attempt(uow: DmUnitOfWork) -> tuple[Profile, Group | None, Group]:
+    def attempt(uow: DmUnitOfWork) -> tuple[Profile, Group | None, Group, Profile | None]:
         group = _member_group(uow, actor, group_uuid)
         me = _sender(uow, user_id)
-        return me, group, group
+        return me, group, group, None
 
     return _send(deps, trimmed, attempt)
 
@@ -154,10 +154,11 @@ def send_to_handle(deps: DmDeps, actor: Actor, handle: object, text: object) -> 
         raise NoProfile()
     assert recipient is not None
 
-    def attempt(uow: DmUnitOfWork) -> tuple[Profile, Group | None, Group]:
-        sender = _sender(uow, user_id)
-        existing = uow.groups.group_of_pair(sender.uuid, recipient.uuid)
-        return sender, existing, existing or new_group(sender, recipient)
+    def attempt(uow: DmUnitOfWork) -> tuple[Profile, Group | None, Group, Profile | None]:
+        # Both profiles as read above: the uuids never change, and a name changed meanwhile shows
+        # in the summaries from the next message on.
+        existing = uow.groups.group_of_pair(me.uuid, recipient.uuid)
+        return me, existing, existing or new_group(me, recipient), recipient
 
     return _send(deps, trimmed, attempt)
 
@@ -175,13 +176,13 @@ def _send(deps: DmDeps, text: str, attempt) -> Sent:
     for _ in range(WRITE_ATTEMPTS):
         try:
             with deps.uow() as uow:
-                sender, previous, group = attempt(uow)
+                sender, previous, group, other = attempt(uow)
                 at = group.next_time(deps.now())
                 if not_before is not None and at < not_before:
                     at = not_before
                 message = Message(group.uuid, new_uuid(), at, text, sender.ref)
                 moved = group.after_message(sender.uuid, at)
-                summaries = summaries_after(moved, message, _profiles(uow, moved, sender))
+                summaries = summaries_after(moved, message, _profiles(uow, moved, sender, other))
                 uow.groups.record(moved, previous, message, summaries)
                 for publication in publications(moved, message, summaries, created=previous is None):
                     uow.queue(publication)
@@ -194,10 +195,11 @@ def _send(deps: DmDeps, text: str, attempt) -> Sent:
     raise BackendUnavailable("dm store")
 
 
-def _profiles(uow: DmUnitOfWork, group: Group, known: Profile) -> dict[str, UserRef]:
+def _profiles(uow: DmUnitOfWork, group: Group, known: Profile, other: Profile | None = None) -> dict[str, UserRef]:
     """Both members as summaries show them now (the sender is known; the other is looked up)."""
     other_uuid = group.other(known.uuid)
-    other = uow.users.by_uuid(other_uuid)
+    if other is None:
+        other = uow.users.by_uuid(other_uuid)
     other_ref = other.ref if other else UserRef(other_uuid, "", "")
     return {known.uuid: known.ref, other_uuid: other_ref}
 

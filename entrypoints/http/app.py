@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import forum, openapi, ops
+from entrypoints.http import dm, forum, openapi, ops
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_write_limit
 from entrypoints.logs import configure_logging
@@ -56,6 +56,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.register_blueprint(ops.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(forum.bp)
+    app.register_blueprint(dm.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

@@ -22,6 +22,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from domain.forum.events import MAX_MESSAGE_CHARS, EventType
 from domain.forum.model import ThreadStatus
 from entrypoints.http import schemas
+from entrypoints.http.dm import schemas as dm_schemas
 
 OPENAPI_VERSION = "3.0.3"
 EXTENSION = "parley.openapi"
@@ -156,6 +157,48 @@ FollowReply = write_envelope("FollowReply", FollowState, ("updated", "deleted"))
 NotificationReply = write_envelope("NotificationReply", NotificationRef, ("updated", "deleted"))
 
 
+class DmProfile(Out):
+    uuid = fields.String(required=True)
+    handle = fields.String(required=True)
+    display_name = fields.String(required=True)
+
+
+class DmMessage(Out):
+    message_uuid = fields.String(required=True)
+    message_group_uuid = fields.String(required=True)
+    message = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    user_uuid = fields.String(required=True, metadata={"description": "the sender"})
+    user_display_name = fields.String(required=True)
+    user_handle = fields.String(required=True)
+    cursor = fields.String(required=True, metadata={"description": "pass as `before` for the page before"})
+
+
+class DmSent(DmMessage):
+    new_group = fields.Boolean(required=True, metadata={"description": "this message created the group"})
+
+
+class DmGroup(Out):
+    message_group_uuid = fields.String(required=True)
+    user_uuid = fields.String(required=True, metadata={"description": "the other member"})
+    user_display_name = fields.String(required=True)
+    user_handle = fields.String(required=True)
+    message = fields.String(required=True, metadata={"description": "the last message"})
+    last_message_at = fields.DateTime(required=True)
+    unread_count = fields.Integer(required=True, validate=validate.Range(min=0))
+    cursor = fields.String(required=True, metadata={"description": "pass as `before` for the next page"})
+
+
+class DmReadState(Out):
+    message_group_uuid = fields.String(required=True)
+    unread_count = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+DmProfileReply = write_envelope("DmProfileReply", DmProfile, ("updated",))
+DmMessageCreated = write_envelope("DmMessageCreated", DmSent, ("created",))
+DmReadReply = write_envelope("DmReadReply", DmReadState, ("updated",))
+
+
 # --- operations ------------------------------------------------------------------------------
 
 ERROR_TEXT = {
@@ -238,6 +281,30 @@ OPERATIONS: dict[str, Op] = {
     ),
     "forum.delete_notification": Op("Delete a notification", NotificationReply, errors=WRITE + (404,)),
     "forum.mark_notification_read": Op("Mark a notification read", NotificationReply, errors=WRITE + (404,)),
+    "dm.get_me": Op("The caller's entry in the users directory", DmProfile, errors=READ + (404,), tag="dm"),
+    "dm.put_me": Op(
+        "Create or change the caller's handle and display name (the uuid is made once)", DmProfileReply,
+        errors=WRITE + (409,) + BODY, body=dm_schemas.ProfileBody, tag="dm",
+        example={"handle": "ann", "display_name": "Ann Archer"},
+    ),
+    "dm.list_groups": Op(
+        "The caller's conversations, most recent activity first", DmGroup, query=dm_schemas.PageQuery,
+        many=True, tag="dm",
+    ),
+    "dm.list_messages": Op(
+        "A conversation's newest messages before a cursor, in chronological order (members only)", DmMessage,
+        query=dm_schemas.PageQuery, many=True, errors=READ + (404,), tag="dm",
+    ),
+    "dm.send_in_group": Op(
+        "Send a message in a conversation (members only)", DmMessageCreated, status=201,
+        errors=WRITE + (404,) + BODY, body=dm_schemas.GroupMessageBody, tag="dm", example={"message": "Hello!"},
+    ),
+    "dm.send_to_handle": Op(
+        "Send a message to a user by handle; the first one creates the conversation", DmMessageCreated,
+        status=201, errors=WRITE + (404,) + BODY, body=dm_schemas.HandleMessageBody, tag="dm",
+        example={"handle": "bob", "message": "Hello Bob!"},
+    ),
+    "dm.mark_read": Op("Mark a conversation read", DmReadReply, errors=WRITE + (404,), tag="dm"),
     "ops.healthz": Op("The process is up", Health, errors=(), tag="operations", public=True),
     "ops.readyz": Op(
         "Every configured backend answers (503 with Retry-After when one does not)", Readiness,
@@ -258,6 +325,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "participant_id": {"type": "string", "pattern": ID_PATTERN, "example": "7"},
     "uuid": {"type": "string", "minLength": 1, "maxLength": 64, "example": "4f6c2a1e-message-1"},
     "notification_id": {"type": "string", "minLength": 1},
+    "group_uuid": {"type": "string", "minLength": 36, "maxLength": 36, "example": "5ae290ed-55d1-47a0-bc6d-fe2bc2700399"},
 }
 
 
