@@ -325,7 +325,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "participant_id": {"type": "string", "pattern": ID_PATTERN, "example": "7"},
     "uuid": {"type": "string", "minLength": 1, "maxLength": 64, "example": "4f6c2a1e-message-1"},
     "notification_id": {"type": "string", "minLength": 1},
-    "group_uuid": {"type": "string", "minLength": 36, "maxLength": 36, "example": "5ae290ed-55d1-47a0-bc6d-fe2bc2700399"},
+    "group_uuid": {"type": "string", "example": "5ae290ed-55d1-47a0-bc6d-fe2bc2700399"},
 }
 
 
