@@ -212,3 +212,87 @@ def test_missed_since_resumes_after_a_message(deps, people, clock):
     assert [m.text for page in pages for m in page] == ["b", "c"]
     with pytest.raises(GroupNotFound):
         list(conv.missed_since(deps, CAT, group.uuid, seen.created_at))
+
+
+class Crash(Exception):
+    """Stands for the process dying in the middle of a send."""
+
+
+def _snapshot(deps, group_uuid):
+    return (
+        [(m.text, m.created_at) for m in conv.list_messages(deps, ANN, group_uuid, limit=100)],
+        conv.list_groups(deps, ANN),
+        conv.list_groups(deps, BOB),
+    )
+
+
+def _crashing(factory, wrap):
+    def make():
+        uow = factory()
+        wrap(uow)
+        return uow
+
+    return make
+
+
+def test_a_crash_after_every_part_of_a_send_but_before_its_commit_keeps_nothing(deps, people, clock):
+    group = conv.send_to_handle(deps, ANN, "bob", "kept").group
+    before = _snapshot(deps, group.uuid)
+
+    def crash_after_record(uow):
+        record = uow.groups.record
+
+        def record_then_crash(*args, **kwargs):
+            record(*args, **kwargs)
+            raise Crash()
+
+        uow.groups.record = record_then_crash
+
+    healthy, deps.uow = deps.uow, _crashing(deps.uow, crash_after_record)
+    clock.advance(seconds=1)
+    with pytest.raises(Crash):
+        conv.send_in_group(deps, BOB, group.uuid, "lost")
+    with pytest.raises(Crash):
+        conv.send_to_handle(deps, CAT, "ann", "lost too")
+    deps.uow = healthy
+    assert _snapshot(deps, group.uuid) == before
+    assert conv.list_groups(deps, CAT) == []
+    sent = conv.send_in_group(deps, BOB, group.uuid, "after the crash")
+    assert conv.list_groups(deps, ANN)[0].last_message_at == sent.message.created_at
+
+
+@pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
+def test_sql_a_crash_between_any_two_statements_of_a_send_keeps_nothing(deps, people, clock, dm_backend, crash_at):
+    if dm_backend not in ("sqlite", "postgres"):
+        pytest.skip("statement by statement only on SQL (DynamoDB sends one request; memory applies at commit)")
+    group = conv.send_to_handle(deps, ANN, "bob", "kept").group
+    before = _snapshot(deps, group.uuid)
+
+    def crash_inside_record(uow):
+        record, tx = uow.groups.record, uow.groups._tx
+        execute = tx.execute
+
+        def record_with_crash(*args, **kwargs):
+            count = 0
+
+            def counted(*a, **k):
+                nonlocal count
+                count += 1
+                if count == crash_at:
+                    raise Crash()
+                return execute(*a, **k)
+
+            tx.execute = counted
+            try:
+                record(*args, **kwargs)
+            finally:
+                tx.execute = execute
+
+        uow.groups.record = record_with_crash
+
+    healthy, deps.uow = deps.uow, _crashing(deps.uow, crash_inside_record)
+    clock.advance(seconds=1)
+    with pytest.raises(Crash):
+        conv.send_in_group(deps, BOB, group.uuid, "lost")
+    deps.uow = healthy
+    assert _snapshot(deps, group.uuid) == before
