@@ -177,3 +177,18 @@ class DmStreamConsumer:
         while not stop():
             self.catch_up()
             time.sleep(poll_seconds)
+
+
+def make_streams_client(settings):
+    """A DynamoDB Streams client on the same endpoint and region as the table's client."""
+    import boto3
+
+    from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG
+
+    kwargs: dict[str, Any] = {"region_name": settings.region, "config": ADMIN_CLIENT_CONFIG}
+    if settings.endpoint_url:
+        kwargs["endpoint_url"] = settings.endpoint_url
+        if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+            kwargs["aws_access_key_id"] = "local"
+            kwargs["aws_secret_access_key"] = "local"
+    return boto3.session.Session().client("dynamodbstreams", **kwargs)
