@@ -83,9 +83,12 @@ def dm_table_name(settings: Mapping[str, Any] | None) -> str:
 
 def create_dm_table(client, prefix: str | None = None, table_name: str | None = None) -> bool:
     """Create the table if it is missing; True when it was created."""
+    from adapters.dynamodb.tables import _wait_active
+
     name = table_name or f"{prefix}{TABLE_NAME}"
     try:
         call(client.create_table, **dm_table_definition(name))
+        _wait_active(client, name)  # DynamoDB Local: at once; AWS: seconds
         return True
     except ClientError as exc:
         if error_code(exc) != "ResourceInUseException":

@@ -8,6 +8,8 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import dm as dm_cli
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -75,14 +77,19 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
     from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
+    from adapters.dynamodb.dm import create_dm_table, dm_table_name
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
-    settings = DynamoDbSettings.from_settings(settings_from_env())
-    created = set(create_tables(make_client(settings, ADMIN_CLIENT_CONFIG), settings.table_prefix))
+    plain = settings_from_env()
+    settings = DynamoDbSettings.from_settings(plain)
+    client = make_client(settings, ADMIN_CLIENT_CONFIG)
+    created = set(create_tables(client, settings.table_prefix))
     for definition in table_definitions(settings.table_prefix):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")
+    dm_table = dm_table_name(plain)
+    print(f"{dm_table}: {'created' if create_dm_table(client, table_name=dm_table) else 'already exists'}")
     return 0
 
 
@@ -244,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+
+    seed = sub.add_parser("seed", help="demo data for a context")
+    seed_sub = seed.add_subparsers(dest="seed_context", required=True)
+    dm_cli.register(sub, seed_sub)
     return parser
 
 
