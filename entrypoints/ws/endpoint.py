@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dependency_injector.wiring import Provide, inject
-from flask import request
+from flask import current_app, request
 
+from application.delivery.topics import user_topic as inbox_topic
+from application.dm.topics import USER_PAYLOAD as DM_MESSAGE
 from application.forum.deps import ForumDeps
 from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
 from application.shared import Authenticator, Unauthenticated
@@ -52,7 +54,7 @@ def forum_socket(
     conn = Connection(ws)
     conn.actor = actor
     conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
-    session = Session(conn, forum, hub)
+    session = Session(conn, forum, hub, dm=current_app.container.dm.deps())
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     WS_OPEN.inc()
@@ -89,7 +91,19 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
         if "notification" in publication.payload:
             conn.enqueue(publication.frame())
 
-    return hub.subscribe(user_topic(conn.actor.user_id), forward)
+    def forward_dm(publication) -> None:
+        # New messages in any of the user's conversations, a new one included (`dm.message`).
+        if publication.payload.get("topic") == DM_MESSAGE:
+            conn.enqueue(publication.frame())
+
+    stop_forum = hub.subscribe(user_topic(conn.actor.user_id), forward)
+    stop_dm = hub.subscribe(inbox_topic(conn.actor.user_id).name, forward_dm)
+
+    def stop() -> None:
+        stop_forum()
+        stop_dm()
+
+    return stop
 
 
 def listen_for_access_rechecks(conn: Connection, hub: Any):

@@ -20,6 +20,7 @@ from application.shared import BackendUnavailable
 from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
+from entrypoints.ws import dm as dm_ws
 from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
@@ -33,6 +34,7 @@ class Session:
     conn: Connection
     forum: ForumDeps
     hub: Any
+    dm: Any = None  # the dm context's use cases (application.dm.ports.DmDeps), for `dm.group`
 
 
 class BadFrame(Exception):
@@ -50,12 +52,16 @@ def handle_ping(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
+    if frame.get("topic") == dm_ws.GROUP_TOPIC and session.dm is not None:
+        return dm_ws.unsubscribe(session, frame)
     key = _thread_key(frame)
     removed = session.conn.remove(thread_topic(key))
     session.conn.send({"type": "unsubscribed", "id": frame.get("id"), "found": removed is not None})
 
 
 def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
+    if frame.get("topic") == dm_ws.GROUP_TOPIC and session.dm is not None:
+        return dm_ws.subscribe(session, frame)
     conn, frame_id = session.conn, frame.get("id")
     key = _thread_key(frame)
     since = _since(frame)
@@ -182,7 +188,7 @@ def dispatch(session: Session, frame: dict[str, Any]) -> None:
         if handler is None:
             raise BadFrame(f"unknown action {str(action)[:40]!r}", frame_id)
         handler(session, frame)
-    except BadFrame as err:
+    except (BadFrame, dm_ws.DmBadFrame) as err:
         session.conn.send(error_frame(err.frame_id, "bad_request", str(err)))
     except Forbidden as err:
         session.conn.send(error_frame(frame_id, "forbidden", err.message))
