@@ -6,16 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from application.dm.ports import DmDeps, HandleTaken, ProfileChanged
-from application.shared import Actor, Unauthenticated
+from application.shared import Actor
 from domain.dm.model import NoProfile, Profile, new_uuid, profile_errors, raise_if_any
-from domain.shared import DomainError, InvalidValue, parse_id
+from domain.shared import DomainError, Forbidden, InvalidValue, parse_id
 
 SAVE_ATTEMPTS = 5
 
 
 def _user_id(actor: Actor) -> int:
     if not actor.speaks_for_user:
-        raise Unauthenticated("direct messages need a user credential")
+        # A service token or a thread token (which speaks for its one thread) is no user's voice here.
+        raise Forbidden("direct messages need a user credential")
     assert actor.user_id is not None
     return actor.user_id
 
