@@ -126,3 +126,22 @@ def test_a_send_that_fails_on_the_wire_stores_nothing(table, deps, people):
     kinds = Counter(i["pk"]["S"].split("#")[0] for i in table.client.scan(TableName=table.table)["Items"])
     assert kinds == {"USER": 2, "UUID": 2, "HANDLE": 2}  # the directory only: no pair, group, message, summary
     assert conv.list_groups(deps, ANN) == []
+
+
+def test_request_counts_of_the_directory_and_of_a_stream_record(table, deps, people, requests):
+    from adapters.dynamodb.dm import message_item
+    from domain.dm.model import ONE_MS, Message
+
+    directory.set_profile(deps, ANN, "annie", "Ann A")  # PUT /dm/me on an existing entry
+    assert requests == {"GetItem": 2, "TransactWriteItems": 1}
+    sent = conv.send_to_handle(deps, ANN, "bob", "first")
+    bob = people[1]
+    written = Message(sent.group.uuid, "00000000-0000-4000-8000-000000000001",
+                      sent.message.created_at + ONE_MS, "from elsewhere", bob.ref)
+    table.client.put_item(TableName=table.table, Item=message_item(written))
+    requests.clear()
+    assert conv.apply_stored_message(deps, written) is True
+    assert requests == {"GetItem": 3, "TransactWriteItems": 1}
+    requests.clear()
+    assert conv.apply_stored_message(deps, written) is False  # seen twice: nothing written
+    assert requests == {"GetItem": 1}
