@@ -57,6 +57,7 @@ DEFAULTS: dict[str, str] = {
     "grants": "open",
     "database_url": "sqlite:///var/parley.sqlite3",
     "write_rate_limit": "120/minute",
+    "read_rate_limit": "600/minute",
     "ready_timeout": "2",
     "log_level": "info",
 }

@@ -292,6 +292,7 @@ def base_env() -> dict[str, str]:
         "PARLEY_JWT_SECRET": SECRET,
         "PARLEY_GRANTS": "open",
         "PARLEY_WRITE_RATE_LIMIT": "off",
+        "PARLEY_READ_RATE_LIMIT": "off",
         "PARLEY_LOG_LEVEL": "warning",
     }
 

@@ -271,6 +271,7 @@ def start_parley(work) -> common.Server:
         "PARLEY_AUTH": "dev",
         "PARLEY_GRANTS": "open",
         "PARLEY_WRITE_RATE_LIMIT": "off",
+        "PARLEY_READ_RATE_LIMIT": "off",
         "PARLEY_LOG_LEVEL": "warning",
     }
     server = common.start_gunicorn(env, work)

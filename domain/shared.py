@@ -82,6 +82,28 @@ def utc(dt: datetime) -> datetime:
     return dt.replace(microsecond=(dt.microsecond // 1000) * 1000)
 
 
+def client_utc(dt: datetime, field_name: str = "time") -> datetime:
+    """A time a client sent, normalised like `utc`; one whose UTC value is no date (before year 1 or
+    after 9999, such as 0001-01-01T00:00:00+01:00) is malformed input, not an overflow in a store."""
+    try:
+        return utc(dt)
+    except OverflowError:
+        raise InvalidRequest(
+            "time out of range", {field_name: ["must fall between the years 0001 and 9999 in UTC"]}
+        ) from None
+
+
+def parse_client_time(text: str, field_name: str = "time") -> datetime:
+    """An ISO 8601 / RFC 3339 time with its UTC offset (no offset is ambiguous, hence malformed)."""
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest("malformed time", {field_name: ["must be an RFC 3339 time with an offset"]}) from None
+    if dt.tzinfo is None:
+        raise InvalidRequest("malformed time", {field_name: ["must be an RFC 3339 time with an offset"]})
+    return client_utc(dt, field_name)
+
+
 def rfc3339(dt: datetime) -> str:
     return utc(dt).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -102,7 +124,11 @@ def _b64decode(token: str) -> str:
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    """Position of an event in its thread: the per-thread sequence number, opaque to clients."""
+    """Position of an event in its thread: the per-thread sequence number, opaque to clients.
+
+    Sequence numbers are 0..2^63-1, what a signed 64-bit column holds: a larger one decoded from a
+    client's cursor would overflow differently in each store, so decoding refuses it.
+    """
 
     seq: int
 
@@ -120,7 +146,10 @@ class Cursor:
         body = text.removeprefix(cls.PREFIX)
         if body == text or not (body.isascii() and body.isdigit()) or len(body) > 19:
             raise InvalidCursor(field_name)
-        return cls(int(body))
+        seq = int(body)
+        if seq > MAX_ID:
+            raise InvalidCursor(field_name)
+        return cls(seq)
 
 
 @dataclass(frozen=True)

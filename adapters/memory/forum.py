@@ -85,6 +85,8 @@ def _matches(thread: Thread, q: ThreadListQuery) -> bool:
         return False
     if q.status is not None and thread.status != q.status:
         return False
+    if q.readable is not None and not q.readable.includes(thread):
+        return False
     return q.latest_update_gt is None or thread.latest_update_at > q.latest_update_gt
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from application.forum.grant_facts import GrantFacts, ItemPermission, closure, decide_grants
+from application.forum.grant_facts import GrantFacts, ItemPermission, closure, decide_grants, readable_threads
+from application.forum.ports import ReadableThreads
 from domain.forum.model import ThreadKey
 from domain.forum.policy import Grants, ViewLevel, WatchLevel
 
@@ -100,6 +102,12 @@ class MemoryPermissions:
                 children[group].add(member)
         return tuple(sorted(closure(group_id, children)))
 
+    def readable_threads(self, user_id: int, now: datetime, view_floor: ViewLevel = ViewLevel.NONE) -> ReadableThreads:
+        t = self.tables
+        permissions = [p for rows in t.item_permissions.values() for p in rows]
+        validated = [item for user, item in t.validated if user == user_id]
+        return readable_threads(closure(user_id, t.parents), permissions, validated, now, view_floor)
+
 
 class OpenPermissions:
     """Development only: every user sees every item's content and may ask any group for help.
@@ -128,3 +136,6 @@ class OpenPermissions:
 
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
         return self._inner.group_and_descendants(group_id)
+
+    def readable_threads(self, user_id: int, now: datetime) -> ReadableThreads:
+        return self._inner.readable_threads(user_id, now, view_floor=ViewLevel.CONTENT)

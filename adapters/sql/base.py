@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import Token
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql.engine import WRITE_LOCK
+from adapters.sql.engine import WRITE_LOCK, enter_unit, leave_unit
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
 
@@ -89,6 +90,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
         super().__init__(notifier)
         self._engine = engine
         self._tx = SqlTransaction(locking=not read_only)
+        self._bound: Token | None = None
 
     def _begin(self) -> None:
         with unavailable_as_backend_error():
@@ -100,6 +102,8 @@ class SqlUnitOfWork(UnitOfWorkBase):
                 connection.close()
                 raise
         self._tx.connection = connection
+        # Lookups made during the unit (the user's grants) run on this connection: see connection_for.
+        self._bound = enter_unit(self._engine, connection)
 
     def _commit(self) -> None:
         assert self._tx.connection is not None
@@ -121,6 +125,9 @@ class SqlUnitOfWork(UnitOfWorkBase):
 
     def _end(self) -> None:
         connection, self._tx.connection = self._tx.connection, None
+        bound, self._bound = self._bound, None
+        if bound is not None:
+            leave_unit(bound)
         if connection is not None:
             try:
                 connection.close()

@@ -13,18 +13,32 @@ deadline is kept here); the application's engine (`create_postgres_engine`) also
 `POSTGRES_POOL_TIMEOUT_SECONDS` for a pooled connection and has the server cancel any statement
 after `POSTGRES_STATEMENT_TIMEOUT_MS`. The administration engine (`create_engine`, migrations) keeps
 the server's statement timeout, since building an index may legitimately take longer.
+
+Under load, a request never waits on itself and never fails for a busy pool while the database
+answers (issue 11): a unit of work's connection is the one its grants are read on (`connection_for`),
+so a request holds one pooled connection at most; and a request that finds every connection busy
+queues for one (`QueueingPool`) for up to `POOL_QUEUE_TIMEOUT_SECONDS`. Only while the latest
+connection attempt has failed and no connection has answered since (the database is unreachable)
+does a full pool end the wait after one turn of `POSTGRES_POOL_TIMEOUT_SECONDS`, which keeps the
+outage budget.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import QueuePool
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 # psycopg's own connect timeout (it rounds anything below 2 s up to 2 s, as libpq does): it ends a
@@ -32,16 +46,109 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 2
 # How long a request waits for a new PostgreSQL connection before the database counts as down.
 POSTGRES_CONNECT_DEADLINE_SECONDS = 1.0
-# The application's engine: the longest wait for a pooled connection (all of them busy), and the
-# longest statement the server runs for it (lock waits included) before cancelling it.
+# The application's engine: the longest wait for a pooled connection (all of them busy) once the
+# database is unreachable (one turn in the queue), and the longest statement the server runs for it
+# (lock waits included) before cancelling it.
 POSTGRES_POOL_TIMEOUT_SECONDS = 0.5
 POSTGRES_STATEMENT_TIMEOUT_MS = 1500
-# A unit of work holds one connection and the permissions lookup it triggers another.
+# While the database answers, how long a request queues for a pooled connection before 503: the
+# pool is then overloaded, not the database down. SQLite's writers wait as long for the write lock.
+POOL_QUEUE_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_SECONDS
+# Connections per process (a request holds one at most: see `connection_for`).
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
 
 # Execution option on a connection whose transactions will write: SQLite takes the write lock at BEGIN.
 WRITE_LOCK = "parley_write_lock"
+
+
+class BackendHealth:
+    """Whether the latest attempt to open a connection to the database failed (it is unreachable)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failed = False
+
+    def connected(self) -> None:
+        with self._lock:
+            self._failed = False
+
+    def failed(self) -> None:
+        with self._lock:
+            self._failed = True
+
+    @property
+    def unreachable(self) -> bool:
+        return self._failed
+
+
+class QueueingPool(QueuePool):
+    """A QueuePool whose callers queue for a busy connection while the database answers.
+
+    SQLAlchemy's QueuePool waits its `timeout` once, then raises TimeoutError, which would be a 503
+    although the database is healthy and merely busy. Here `timeout` is one turn: a caller whose
+    turn ends queues again, for up to `queue_timeout` seconds in all, unless the latest connection
+    attempt failed, in which case the database is down and more waiting would only delay the 503.
+    """
+
+    queue_timeout: float = POOL_QUEUE_TIMEOUT_SECONDS
+    health: BackendHealth | None = None
+
+    def _do_get(self):  # the pool subclasses' hook (SQLAlchemy's own pools each implement it)
+        deadline = time.monotonic() + self.queue_timeout
+        while True:
+            try:
+                return super()._do_get()
+            except sa_exc.TimeoutError:
+                down = self.health is not None and self.health.unreachable
+                if down or time.monotonic() >= deadline:
+                    raise
+
+    def recreate(self) -> QueuePool:
+        pool = super().recreate()
+        pool.queue_timeout, pool.health = self.queue_timeout, self.health
+        return pool
+
+
+def _queueing(engine: Engine, queue_timeout: float, health: BackendHealth | None = None) -> Engine:
+    pool = engine.pool
+    assert isinstance(pool, QueueingPool)
+    pool.queue_timeout, pool.health = queue_timeout, health
+    if health is not None:
+        # A checkout comes after its pre-ping answered: the database is back even if the pool, full
+        # of live connections, has had no reason to open a new one since the last failed attempt.
+        sa.event.listen(engine, "checkout", lambda *_args: health.connected())
+    return engine
+
+
+# The connections of the units of work open in this thread or greenlet, innermost last.
+_open_units: ContextVar[tuple[tuple[Engine, Connection], ...]] = ContextVar("parley_open_units", default=())
+
+
+def enter_unit(engine: Engine, connection: Connection) -> Token:
+    """Make `connection` the one `connection_for(engine)` answers here until `leave_unit`."""
+    return _open_units.set((*_open_units.get(), (engine, connection)))
+
+
+def leave_unit(token: Token) -> None:
+    _open_units.reset(token)
+
+
+@contextmanager
+def connection_for(engine: Engine) -> Iterator[Connection]:
+    """The open unit of work's connection on `engine`, else a connection of its own.
+
+    A lookup made inside a unit of work (the grants of its user) must not take a second pooled
+    connection: with every connection held by a unit of work waiting for a second one, the pool
+    would wait on itself until it timed out (issue 11). Reading on the unit's connection also reads
+    what its transaction sees.
+    """
+    for bound, connection in reversed(_open_units.get()):
+        if bound is engine:
+            yield connection
+            return
+    with engine.connect() as connection:
+        yield connection
 
 
 def create_engine(url: str | URL) -> Engine:
@@ -80,10 +187,13 @@ def _sqlite_engine(url: URL) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url.set(database=str(path)),
+        poolclass=QueueingPool,
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
+        pool_timeout=POSTGRES_POOL_TIMEOUT_SECONDS,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
     )
+    _queueing(engine, POOL_QUEUE_TIMEOUT_SECONDS)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -113,22 +223,31 @@ def _postgres_engine(url: URL, pool_timeout: float = 5, options: str | None = No
         connect_args["options"] = options
     engine = sa.create_engine(
         url,
+        poolclass=QueueingPool,
         pool_pre_ping=True,
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
-        # A request must answer 503 quickly when the server is gone, not hang for the OS's TCP timeout.
+        # One turn in the queue: a request must answer 503 quickly when the server is gone.
         pool_timeout=pool_timeout,
         connect_args=connect_args,
     )
+    health = BackendHealth()
+    _queueing(engine, max(pool_timeout, POOL_QUEUE_TIMEOUT_SECONDS), health)
 
     @sa.event.listens_for(engine, "do_connect")
     def _connect_within_deadline(dialect, _record, cargs, cparams):
-        return connect_within(
-            lambda: dialect.connect(*cargs, **cparams),
-            POSTGRES_CONNECT_DEADLINE_SECONDS,
-            dialect.loaded_dbapi.OperationalError,
-            close_late=lambda connection: connection.close(),
-        )
+        try:
+            connection = connect_within(
+                lambda: dialect.connect(*cargs, **cparams),
+                POSTGRES_CONNECT_DEADLINE_SECONDS,
+                dialect.loaded_dbapi.OperationalError,
+                close_late=lambda connection: connection.close(),
+            )
+        except Exception:
+            health.failed()
+            raise
+        health.connected()
+        return connection
 
     return engine
 

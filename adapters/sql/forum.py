@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from adapters.sql import tables as t
 from adapters.sql.base import SqlTransaction, SqlUnitOfWork, unavailable_as_backend_error, upsert
-from application.forum.ports import Follow, MessageUuidTaken, ReadMarker, ThreadListQuery
+from application.forum.ports import Follow, MessageUuidTaken, ReadableThreads, ReadMarker, ThreadListQuery
 from application.shared import Notifier
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
 from domain.forum.model import Thread, ThreadKey, ThreadStatus
@@ -85,6 +85,10 @@ class SqlThreadRepository:
             conditions.append(c.status == str(query.status))
         if query.latest_update_gt is not None:
             conditions.append(c.latest_update_at > query.latest_update_gt)
+        if query.readable is not None:
+            if query.readable.is_empty:
+                return []
+            conditions.append(_readable_clause(query.readable))
         if query.after is not None:
             after_time, after_key = query.after
             position = sa.tuple_(
@@ -100,6 +104,30 @@ class SqlThreadRepository:
             .limit(query.limit)
         )
         return [_thread(row) for row in self._tx.execute(statement)]
+
+
+def _readable_clause(readable: ReadableThreads) -> sa.ColumnElement[bool]:
+    """`ReadableThreads.includes` in SQL, so that rows the user may not read never leave the database."""
+    c = t.threads.c
+    parts = []
+    if readable.participant_ids:
+        parts.append(c.participant_id.in_(sorted(readable.participant_ids)))
+    if readable.item_ids:
+        parts.append(c.item_id.in_(sorted(readable.item_ids)))
+    if readable.helped_item_ids and readable.helper_group_ids:
+        recent = [c.status.in_(sorted(str(s) for s in ThreadStatus if s.is_open))]
+        if readable.helped_since is not None:
+            recent.append(c.latest_update_at > readable.helped_since)
+        parts.append(
+            sa.and_(
+                c.item_id.in_(sorted(readable.helped_item_ids)),
+                c.helper_group_id.in_(sorted(readable.helper_group_ids)),
+                sa.or_(*recent),
+            )
+        )
+    for key in sorted(readable.keys, key=lambda k: (k.item_id, k.participant_id)):
+        parts.append(_key_clause(t.threads, key))
+    return sa.or_(*parts)
 
 
 def _thread(row: sa.Row) -> Thread:

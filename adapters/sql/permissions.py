@@ -2,13 +2,15 @@
 
 The facts are fetched here and decided by `application.forum.grant_facts.decide_grants`, the same
 function the memory adapter uses, so the two cannot disagree. Group ancestry is one recursive
-query for all the groups a decision needs.
+query for all the groups a decision needs. Inside a unit of work the lookups run on its connection
+(`connection_for`), so a request never holds one pooled connection while waiting for another.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from adapters.memory.permissions import GrantTables
 from adapters.sql import tables as t
 from adapters.sql.base import unavailable_as_backend_error
-from adapters.sql.engine import WRITE_LOCK
-from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants
+from adapters.sql.engine import WRITE_LOCK, connection_for
+from application.forum.grant_facts import GrantFacts, ItemPermission, decide_grants, readable_threads
+from application.forum.ports import ReadableThreads
 from domain.forum.model import ThreadKey
 from domain.forum.policy import Grants, ViewLevel, WatchLevel
 
@@ -66,7 +69,7 @@ class SqlPermissions:
         starts = {user_id, key.participant_id}
         if requested_helper_group_id:
             starts.add(requested_helper_group_id)
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             ancestry = _closures(connection, starts, upwards=True)
             user_groups, participant_groups = ancestry[user_id], ancestry[key.participant_id]
             permissions = self._item_permissions(connection, key.item_id, user_groups | participant_groups)
@@ -119,12 +122,29 @@ class SqlPermissions:
         ]
 
     def user_group_ids(self, user_id: int) -> tuple[int, ...]:
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             return tuple(sorted(_closures(connection, [user_id], upwards=True)[user_id]))
 
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
-        with unavailable_as_backend_error(), self._engine.connect() as connection:
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
             return tuple(sorted(_closures(connection, [group_id], upwards=False)[group_id]))
+
+    def readable_threads(self, user_id: int, now: datetime) -> ReadableThreads:
+        """Three queries, whose size depends on the user's groups and grants, never on the threads."""
+        ip = t.item_permissions.c
+        with unavailable_as_backend_error(), connection_for(self._engine) as connection:
+            groups = _closures(connection, [user_id], upwards=True)[user_id]
+            rows = connection.execute(
+                sa.select(ip.group_id, ip.item_id, ip.can_view, ip.can_watch).where(ip.group_id.in_(sorted(groups)))
+            )
+            permissions = [
+                ItemPermission(r.group_id, r.item_id, ViewLevel[r.can_view.upper()], WatchLevel[r.can_watch.upper()])
+                for r in rows
+            ]
+            validated = connection.execute(
+                sa.select(t.validated_items.c.item_id).where(t.validated_items.c.user_id == user_id)
+            ).scalars()
+            return readable_threads(groups, permissions, list(validated), now)
 
 
 def import_grants(engine: Engine, doc: Mapping[str, Any]) -> dict[str, int]:

@@ -6,11 +6,14 @@ so every adapter of the permissions port agrees.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from application.forum.ports import ReadableThreads
 from application.shared import ThreadClaims
-from domain.forum.model import ThreadKey
+from domain.forum.model import RECENTLY_CLOSED, ThreadKey
 from domain.forum.policy import NO_GRANTS, Grants, ViewLevel, WatchLevel
 
 
@@ -51,6 +54,36 @@ def decide_grants(
         validated=facts.user_validated,
         can_request_help_to=requested_helper is not None
         and bool(help_targets & (facts.requested_helper_ancestors | {requested_helper})),
+    )
+
+
+def readable_threads(
+    user_ancestors: frozenset[int],
+    user_permissions: Iterable[ItemPermission],
+    validated_items: Iterable[int],
+    now: datetime,
+    view_floor: ViewLevel = ViewLevel.NONE,
+) -> ReadableThreads:
+    """The threads a user may possibly read, from the permissions of all their groups on all items.
+
+    Mirrors `can_read` as `decide_grants` feeds it: the view and watch levels of an item are the
+    highest over the user's groups; `view_floor` is what an adapter grants everyone (OpenPermissions).
+    """
+    levels: dict[int, tuple[ViewLevel, WatchLevel]] = defaultdict(lambda: (view_floor, WatchLevel.NONE))
+    for p in user_permissions:
+        if p.group_id in user_ancestors:
+            view, watch = levels[p.item_id]
+            levels[p.item_id] = (max(view, p.can_view), max(watch, p.can_watch))
+    viewable = {item: watch for item, (view, watch) in levels.items() if view >= ViewLevel.CONTENT}
+    validated = set(validated_items)
+    return ReadableThreads(
+        participant_ids=user_ancestors,
+        item_ids=frozenset(item for item, watch in viewable.items() if watch >= WatchLevel.ANSWER),
+        helped_item_ids=frozenset(
+            item for item, watch in viewable.items() if watch == WatchLevel.RESULT and item in validated
+        ),
+        helper_group_ids=user_ancestors,
+        helped_since=now - RECENTLY_CLOSED,
     )
 
 

@@ -13,10 +13,46 @@ from domain.forum.policy import Grants
 
 
 @dataclass(frozen=True)
+class ReadableThreads:
+    """A superset of the threads one user may read (DESIGN.md §2.1), said with thread columns only.
+
+    A thread is in it when its participant is one of `participant_ids` (the user's groups), or its
+    item is one of `item_ids` (watched at answer level), or its item is one of `helped_item_ids`
+    (watched at result level and validated) while its helper group is one of `helper_group_ids` and
+    it is open or was updated after `helped_since`; or its key is one of `keys` (a thread token).
+    The memory and SQL stores filter with it in the query, so a list never reads the rows a user
+    may not see. A store that cannot (DynamoDB: its thread indexes are by participant and by helper
+    group) may return more; the policy decides on each row that comes back either way.
+    """
+
+    participant_ids: frozenset[int] = frozenset()
+    item_ids: frozenset[int] = frozenset()
+    helped_item_ids: frozenset[int] = frozenset()
+    helper_group_ids: frozenset[int] = frozenset()
+    helped_since: datetime | None = None
+    keys: frozenset[ThreadKey] = frozenset()
+
+    @property
+    def is_empty(self) -> bool:
+        helped = self.helped_item_ids and self.helper_group_ids
+        return not (self.participant_ids or self.item_ids or helped or self.keys)
+
+    def includes(self, thread: Thread) -> bool:
+        key = thread.key
+        if key.participant_id in self.participant_ids or key.item_id in self.item_ids or key in self.keys:
+            return True
+        if key.item_id not in self.helped_item_ids or thread.helper_group_id not in self.helper_group_ids:
+            return False
+        latest = thread.latest_update_at
+        return thread.is_open or (self.helped_since is not None and latest is not None and latest > self.helped_since)
+
+
+@dataclass(frozen=True)
 class ThreadListQuery:
     """Threads ordered by latest_update_at descending, then key descending, resumed after `after`.
 
-    Exactly one of `participant_ids` / `helper_group_id` selects the threads.
+    Exactly one of `participant_ids` / `helper_group_id` selects the threads; `readable`, when
+    given, keeps only those it includes.
     """
 
     participant_ids: tuple[int, ...] | None = None
@@ -26,6 +62,7 @@ class ThreadListQuery:
     latest_update_gt: datetime | None = None
     after: tuple[datetime, ThreadKey] | None = None
     limit: int = 20
+    readable: ReadableThreads | None = None
 
 
 class ThreadRepository(Protocol):
@@ -111,6 +148,10 @@ class Permissions(Protocol):
 
     def group_and_descendants(self, group_id: int) -> tuple[int, ...]:
         """A group and every group under it (for 'threads of the groups I watch')."""
+        ...
+
+    def readable_threads(self, user_id: int, now: datetime) -> ReadableThreads:
+        """Which threads the user may possibly read, for filtering a thread list in its query."""
         ...
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from application.forum.deps import ForumDeps, load_thread, require_read, user_grants
 from application.forum.follows import on_status_change
-from application.forum.ports import ForumUnitOfWork, ThreadListQuery
+from application.forum.ports import ForumUnitOfWork, ReadableThreads, ThreadListQuery
 from application.forum.thread_token import thread_claims_for
 from application.forum.topics import access_check_publication, event_publication
 from application.shared import Actor
@@ -17,6 +17,8 @@ from domain.forum.policy import Grants, can_read, can_write, check_update
 from domain.shared import InvalidRequest
 
 LIST_BATCH = 50
+# Rows a thread list examines at most per request (docs/operations.md, limits).
+LIST_SCAN_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,16 @@ def list_threads(
 ) -> list[ThreadView]:
     """Threads the user may read, newest update first, resumed after a keyset position.
 
-    Rows the user may not read are skipped while filling the page, so a page never leaks a
-    thread and is only short at the end of the list.
+    The store filters by what the user may read in its query (`ReadableThreads`), so a list costs
+    what its page costs, not what the user may not see (issue 11). The policy still decides on
+    every row, and at most LIST_SCAN_LIMIT rows are examined: a page is short only at the end of
+    the list, or when that many rows in a row were unreadable (a store that cannot filter).
     """
     selection.validate()
+    now = deps.now()
+    readable = _readable(deps, actor, now)
+    if readable.is_empty:
+        return []
     query = ThreadListQuery(
         participant_ids=_participants(deps, actor, selection),
         helper_group_id=selection.helper_group_id,
@@ -117,13 +125,15 @@ def list_threads(
         latest_update_gt=filters.latest_update_gt,
         after=after,
         limit=max(limit, LIST_BATCH),
+        readable=readable,
     )
-    now = deps.now()
     views: list[ThreadView] = []
+    scanned = 0
     with deps.reader() as uow:
-        while len(views) < limit:
+        while len(views) < limit and scanned < LIST_SCAN_LIMIT:
             batch = uow.threads.list(query)
             for thread in batch:
+                scanned += 1
                 grants = user_grants(deps, actor, thread)
                 if can_read(grants, thread, now):
                     views.append(_view(uow, actor, thread, grants))
@@ -134,6 +144,16 @@ def list_threads(
             last = batch[-1]
             query = replace(query, after=(last.latest_update_at, last.key))
     return views
+
+
+def _readable(deps: ForumDeps, actor: Actor, now: datetime) -> ReadableThreads:
+    if actor.user_id is None:
+        return ReadableThreads()
+    if actor.thread_claims is not None:
+        # A thread token is the credential for its one thread (user_grants decides from its claims).
+        claims = actor.thread_claims
+        return ReadableThreads(keys=frozenset({ThreadKey(claims.item_id, claims.participant_id)}))
+    return deps.permissions.readable_threads(actor.user_id, now)
 
 
 def _participants(deps: ForumDeps, actor: Actor, selection: ThreadSelection) -> tuple[int, ...] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -33,6 +34,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Parley on http://{args.host}:{args.port} (development server)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"a TCP port from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _dev_server_address(environ) -> tuple[str, int]:
+    """The development server listens where gunicorn would (PARLEY_BIND), unless told otherwise."""
+    bind_host, _, bind_port = environ.get("PARLEY_BIND", "").rpartition(":")
+    host = environ.get("PARLEY_HOST") or bind_host or "127.0.0.1"
+    raw_port = environ.get("PARLEY_PORT") or bind_port or "8000"
+    try:
+        return host, _port(raw_port)
+    except argparse.ArgumentTypeError as err:
+        raise SystemExit(f"parley: PARLEY_PORT/PARLEY_BIND: {err}") from None
 
 
 def _duration(text: str):
@@ -219,8 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the development server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    host, port = _dev_server_address(os.environ)
+    serve.add_argument("--host", default=host, help="default: PARLEY_HOST, else PARLEY_BIND's host, else 127.0.0.1")
+    serve.add_argument("--port", type=_port, default=port, help="default: PARLEY_PORT, PARLEY_BIND's port, 8000")
     serve.set_defaults(run=cmd_serve)
 
     token = sub.add_parser("token", help="mint a development JWT with the configured key or secret")

@@ -8,12 +8,13 @@ from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
 from entrypoints.http import dm, forum, openapi, ops
+from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
-from entrypoints.http.limits import BoundedRequest, install_write_limit
+from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import EVENTS_PUBLISHED
 from entrypoints.ws import endpoint as _ws_routes  # noqa: F401  (registers /ws on `sock`)
-from entrypoints.ws import sock
+from entrypoints.ws import handshake, sock
 
 MAX_BODY_BYTES = 64 * 1024
 WS_PING_SECONDS = 25
@@ -53,6 +54,8 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.json.sort_keys = False
     register_error_handlers(app)
     ops.install_request_hooks(app)
+    app.before_request(refuse_nul_in_url)
+    handshake.install(app)
     app.register_blueprint(ops.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(forum.bp)
@@ -62,4 +65,5 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     _start_live_delivery(container)
     # Last, so that every route registered above is covered.
     install_write_limit(app, resolved)
+    install_read_limit(app, resolved)
     return app

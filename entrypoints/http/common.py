@@ -13,6 +13,19 @@ from domain.shared import InvalidRequest
 from entrypoints.http.errors import UnsupportedMediaType
 
 
+def refuse_nul_in_url() -> None:
+    """App hook: a NUL in the path or query string is a 400 for every route.
+
+    PostgreSQL cannot store or even compare text holding NUL, so one reaching a query (a message
+    uuid in the path, say) would fail there as a 500; no identifier or parameter of ours has one.
+    """
+    if "\x00" in request.path:
+        raise InvalidRequest("NUL in the path", {"path": ["must not contain NUL (%00)"]})
+    for name, value in request.args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest("NUL in the query string", {"query": ["must not contain NUL (%00)"]})
+
+
 def json_body(schema: Schema) -> dict[str, Any]:
     if not request.is_json:
         raise UnsupportedMediaType("request body must be JSON", {"Content-Type": ["use application/json"]})

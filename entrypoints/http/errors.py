@@ -44,9 +44,17 @@ STATUS_OF += [(PayloadTooLarge, 413), (UnsupportedMediaType, 415)]
 HTTP_CODES = {413: PayloadTooLarge.code, 415: UnsupportedMediaType.code, 429: "rate_limited"}
 
 
+def error_body(message: str, code: str, details: dict | None = None) -> dict:
+    return {"success": False, "message": message, "error": {"code": code, "details": details or {}}}
+
+
+def code_for_status(status: int, name: str) -> str:
+    """The machine code of an HTTP error raised below our own code (Werkzeug's, gunicorn's)."""
+    return HTTP_CODES.get(status) or (name or "error").lower().replace(" ", "_")
+
+
 def error_response(status: int, message: str, code: str, details: dict | None = None, headers=None):
-    body = {"success": False, "message": message, "error": {"code": code, "details": details or {}}}
-    response = jsonify(body)
+    response = jsonify(error_body(message, code, details))
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -78,7 +86,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        code = HTTP_CODES.get(error.code or 0) or (error.name or "error").lower().replace(" ", "_")
+        code = code_for_status(error.code or 500, error.name)
         # Keep what the exception says about itself, such as Allow on a 405.
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
         return error_response(error.code or 500, error.description or error.name, code, headers=headers)

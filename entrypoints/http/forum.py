@@ -13,7 +13,16 @@ from application.forum.deps import ForumDeps
 from application.forum.threads import ThreadFilters, ThreadSelection, ThreadView
 from domain.forum import events as ev
 from domain.forum.model import ThreadKey, ThreadStatus, ThreadUpdate
-from domain.shared import Cursor, DomainError, InvalidCursor, KeysetCursor, parse_id, rfc3339
+from domain.shared import (
+    Cursor,
+    DomainError,
+    InvalidCursor,
+    InvalidRequest,
+    KeysetCursor,
+    parse_client_time,
+    parse_id,
+    rfc3339,
+)
 from entrypoints.http import schemas
 from entrypoints.http.common import authenticate_request, json_body, query_args, write_reply
 
@@ -24,6 +33,16 @@ THREAD = "/items/<item_id>/participant/<participant_id>/thread"
 
 def _key(item_id: str, participant_id: str) -> ThreadKey:
     return ThreadKey(parse_id(item_id, "item_id"), parse_id(participant_id, "participant_id"))
+
+
+def _message_uuid(raw: str) -> str:
+    """A message uuid from the path. Posting accepts no other shape, so no other can name a message;
+    refused here, it never reaches a store (DynamoDB refuses a key over 1 KiB with an error)."""
+    if not ev.UUID_PATTERN.fullmatch(raw):
+        raise InvalidRequest(
+            "invalid uuid", {"uuid": [f"must be 1..{ev.MAX_UUID_CHARS} characters among A-Z a-z 0-9 . _ ~ -"]}
+        )
+    return raw
 
 
 def render_thread(view: ThreadView) -> dict:
@@ -100,13 +119,9 @@ def _thread_cursor(view: ThreadView) -> str:
 def _decode_thread_cursor(token: str) -> tuple[datetime, ThreadKey]:
     values = KeysetCursor.decode(token, 3, "from").values
     try:
-        when = datetime.fromisoformat(values[0])
-        key = ThreadKey(parse_id(values[1]), parse_id(values[2]))
-    except (ValueError, DomainError):
+        return parse_client_time(values[0]), ThreadKey(parse_id(values[1]), parse_id(values[2]))
+    except DomainError:
         raise InvalidCursor("from") from None
-    if when.tzinfo is None:
-        raise InvalidCursor("from")
-    return when, key
 
 
 @bp.get(THREAD + "/events")
@@ -164,7 +179,7 @@ def post_message(item_id: str, participant_id: str, forum: ForumDeps = Provide["
 @bp.put(THREAD + "/messages/<uuid>")
 @inject
 def edit_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum"]):
-    key = _key(item_id, participant_id)
+    key, uuid = _key(item_id, participant_id), _message_uuid(uuid)
     body = json_body(schemas.EditMessageBody())
     edited = messages.edit_message(forum, g.actor, key, uuid, body["text"])
     return write_reply("updated", edited.to_public())
@@ -173,7 +188,7 @@ def edit_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps 
 @bp.delete(THREAD + "/messages/<uuid>")
 @inject
 def delete_message(item_id: str, participant_id: str, uuid: str, forum: ForumDeps = Provide["forum"]):
-    key = _key(item_id, participant_id)
+    key, uuid = _key(item_id, participant_id), _message_uuid(uuid)
     messages.delete_message(forum, g.actor, key, uuid)
     return write_reply("deleted", {"uuid": uuid})
 

@@ -1,26 +1,37 @@
-"""Per-user rate limit on writes (Flask-Limiter), answered with 429, Retry-After and the error envelope.
+"""Per-user rate limits on writes (Flask-Limiter) and on reads, answered with 429, Retry-After and the
+error envelope.
 
-The limit is checked inside each view rather than in an app-wide before_request hook: the user is
+The limits are checked inside each view rather than in an app-wide before_request hook: the user is
 known only once the blueprint's authentication hook has run, and a limit keyed by the network
 address would throttle every user behind one proxy together.
+
+Read counters live in each process's memory, never in Redis: a read must not wait for the counters'
+storage during a Redis outage (docs/operations.md, "Backend outages"), so with several processes a
+user may read up to that many times the limit. It bounds what one user costs a process.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask import Flask, Request, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
-from limits import parse_many
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from container import rate_limit_storage_uri
 from entrypoints.http.errors import error_response
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+READ_METHODS = ("GET", "HEAD")
+# Health, metrics and the API document are for probes and scrapers, not users: never read-limited.
+READ_LIMIT_EXEMPT_BLUEPRINTS = ("ops", "openapi")
 DISABLED = ("", "off", "none", "0")
 EXTENSION = "parley.limiter"
 # Each call to the counters' Redis gives up after this long. A write during a Redis outage may make
@@ -113,4 +124,53 @@ def _rate_limited(error: RateLimitExceeded):
         "rate_limited",
         {"limit": [str(error.description)], "method": [request.method]},
         {"Retry-After": str(retry_after)},
+    )
+
+
+class ReadRateLimited(Exception):
+    def __init__(self, limit: RateLimitItem, retry_after: int):
+        super().__init__(str(limit))
+        self.limit, self.retry_after = limit, retry_after
+
+
+def install_read_limit(app: Flask, settings: Mapping[str, str]) -> None:
+    """Wrap every user-facing view registered so far with the per-user read limit (GET and HEAD).
+
+    Call it after all blueprints are registered. PARLEY_READ_RATE_LIMIT takes the write limit's
+    syntax ("600/minute", or several joined by ";"); "off" disables the limit.
+    """
+    rate = (settings.get("read_rate_limit") or "").strip()
+    if rate.lower() in DISABLED:
+        return
+    limits = parse_many(rate)  # a typo in the setting stops the start, not the first read
+    counter = MovingWindowRateLimiter(MemoryStorage())
+    for endpoint, view in list(app.view_functions.items()):
+        blueprint = endpoint.partition(".")[0] if "." in endpoint else None
+        if endpoint == "static" or endpoint.startswith("__flask_sock") or blueprint in READ_LIMIT_EXEMPT_BLUEPRINTS:
+            continue
+        app.view_functions[endpoint] = _read_limited(view, counter, limits)
+    app.register_error_handler(ReadRateLimited, _reads_limited)
+
+
+def _read_limited(view: Callable, counter: MovingWindowRateLimiter, limits: list[RateLimitItem]) -> Callable:
+    @functools.wraps(view)
+    def limited(*args, **kwargs):
+        if request.method in READ_METHODS:
+            key = rate_limit_key()
+            for limit in limits:
+                if not counter.hit(limit, "reads", key):
+                    reset_at = counter.get_window_stats(limit, "reads", key).reset_time
+                    raise ReadRateLimited(limit, max(1, math.ceil(reset_at - time.time())))
+        return view(*args, **kwargs)
+
+    return limited
+
+
+def _reads_limited(error: ReadRateLimited):
+    return error_response(
+        429,
+        f"too many reads, try again in {error.retry_after} s",
+        "rate_limited",
+        {"limit": [str(error.limit)], "method": [request.method]},
+        {"Retry-After": str(error.retry_after)},
     )

@@ -210,13 +210,13 @@ ERROR_TEXT = {
     413: f"Body over 64 KiB; messages are capped at {MAX_MESSAGE_CHARS} characters (422)",
     415: "Body is not JSON",
     422: "Valid JSON with invalid values",
-    429: "Too many writes: wait Retry-After seconds",
+    429: "Too many writes, or too many reads, by this user: wait Retry-After seconds",
     503: "A backend is unavailable: retry after Retry-After seconds",
 }
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
 REQUEST_ID = {"X-Request-Id": {"description": "the request's id, as logged", "schema": {"type": "string"}}}
 
-READ = (400, 401, 403, 503)
+READ = (400, 401, 403, 429, 503)
 WRITE = (400, 401, 403, 429, 503)
 BODY = (413, 415, 422)
 

@@ -7,12 +7,14 @@ import ipaddress
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import structlog
 from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from werkzeug.wsgi import ClosingIterator
 
 from application.shared import HealthCheck
 from entrypoints import metrics
@@ -23,6 +25,7 @@ bp = Blueprint("ops", __name__)
 log = get_logger("http")
 
 REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID_ENVIRON = "parley.request_id"
 # Echoed into logs and headers, so only short plain tokens are taken from the client.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 READY_RETRY_AFTER = 5
@@ -109,16 +112,40 @@ def _is_loopback(address: str | None) -> bool:
 
 
 def install_request_hooks(app: Flask) -> None:
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
-    app.teardown_request(_clear_context)
+
+
+def request_id_for(incoming: str) -> str:
+    return incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Binds the request id to the log context for the whole WSGI call, until the server closes the
+    response: so the lines logged after the view returned (gunicorn's access line, a failure while
+    the body is sent) carry it too, not only the view's own lines."""
+
+    def __init__(self, app: Callable):
+        self.app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        environ[REQUEST_ID_ENVIRON] = request_id
+        # A fresh context: the same thread or greenlet serves the next request on a kept-alive connection.
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            structlog.contextvars.clear_contextvars()
+            raise
+        return ClosingIterator(body, structlog.contextvars.clear_contextvars)
 
 
 def _start_request() -> None:
     g.request_started = time.perf_counter()
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-    structlog.contextvars.bind_contextvars(request_id=g.request_id)
+    g.request_id = request.environ.get(REQUEST_ID_ENVIRON) or request_id_for(request.headers.get(REQUEST_ID_HEADER, ""))
 
 
 def _finish_request(response: Response) -> Response:
@@ -142,7 +169,3 @@ def _finish_request(response: Response) -> Response:
         request_id=request_id,
     )
     return response
-
-
-def _clear_context(_error: BaseException | None = None) -> None:
-    structlog.contextvars.clear_contextvars()

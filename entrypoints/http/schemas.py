@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.forum.events import TASK_EVENT_TYPES
 from domain.forum.model import STORED_STATUSES, ThreadStatus
-from domain.shared import MAX_ID
+from domain.shared import MAX_ID, DomainError, client_utc
 
 
 class Id(fields.Field):
@@ -27,6 +27,16 @@ class Id(fields.Field):
         return None if value is None else str(value)
 
 
+class QueryInt(fields.Integer):
+    """A query-string integer in ASCII digits: int() would also take "١" or " 5 ", which no id or
+    limit of this API is written as."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class Flag(fields.Field):
     """A query-string boolean: 1/0/true/false."""
 
@@ -36,6 +46,21 @@ class Flag(fields.Field):
         if str(value).lower() in ("0", "false"):
             return False
         raise ValidationError("must be 1 or 0")
+
+
+class UtcTime(fields.AwareDateTime):
+    """An RFC 3339 time with an offset, given back in UTC. One whose UTC value is no date
+    (0001-01-01T00:00:00+01:00 underflows, 9999-12-31T23:59:59-01:00 overflows) is a 400."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return client_utc(parsed)
+        except DomainError as err:
+            raise ValidationError([why for whys in err.details.values() for why in whys]) from None
 
 
 class StrictSchema(Schema):
@@ -72,12 +97,12 @@ class TaskEventBody(StrictSchema):
 
 class EventsQuery(StrictSchema):
     after = fields.String()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = QueryInt(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class MessagesQuery(StrictSchema):
     before = fields.String()
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=20))
+    limit = QueryInt(load_default=10, validate=validate.Range(min=1, max=20))
 
 
 class ThreadsQuery(StrictSchema):
@@ -86,11 +111,11 @@ class ThreadsQuery(StrictSchema):
     helper_group_id = Id()
     item_id = Id()
     status = fields.String(validate=validate.OneOf([s.value for s in ThreadStatus if s != ThreadStatus.NOT_STARTED]))
-    latest_update_gt = fields.AwareDateTime(default_timezone=None)
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    latest_update_gt = UtcTime()
+    limit = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))
     from_ = fields.String(data_key="from")
 
 
 class NotificationsQuery(StrictSchema):
     before = fields.String()
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = QueryInt(load_default=20, validate=validate.Range(min=1, max=100))

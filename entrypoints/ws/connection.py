@@ -26,10 +26,19 @@ from entrypoints.metrics import EVENTS_DELIVERED
 
 log = logging.getLogger(__name__)
 
+# The outbox is bounded in bytes (what a slow client can make a worker hold) and in items.
+# Frames are JSON with ASCII escapes, so their length in characters is their size in bytes.
+OUTBOX_BYTES = 4 * 2**20
 OUTBOX_FRAMES = 2000
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
 RENEW_EVERY_SECONDS = 15 * 60
+# A stored row only counts while the process holding the socket renews it: it carries the sooner of
+# the subscription's own expiry and now + the lease, so the rows of a process that died (SIGKILL,
+# power loss) stop counting as watchers within the lease. Renewed every LEASE_RENEW_SECONDS (the
+# reader loop wakes at least every 30 s, so two renewals are at most about 60 s apart).
+SUBSCRIPTION_LEASE_SECONDS = 90
+LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
 # Events after which the right to read a thread may have changed (helper group, closing).
 ACCESS_CHANGING_EVENTS = frozenset({"thread_opened", "thread_closed", "status_changed"})
@@ -71,6 +80,7 @@ class Subscription:
         self._seen: set[str] = set()
         self._seen_order: deque[str] = deque()
         self.unsubscribe: Callable[[], None] = lambda: None
+        # Writes the stored row with a fresh lease (on renewal, and every LEASE_RENEW_SECONDS).
         self.on_renew: Callable[[], None] = lambda: None
         # Re-checks the right to read; returns False when it is gone. Runs on the writer.
         self.still_allowed: Callable[[], bool] = lambda: True
@@ -156,6 +166,9 @@ class Subscription:
         self.on_renew()
         self.conn.enqueue_call(self.recheck)
 
+    def seconds_left(self) -> float:
+        return max(0.0, self.expires_at - time.monotonic())
+
     def _remember(self, cursor: str | None) -> bool:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""
         if cursor is None:
@@ -176,6 +189,8 @@ class Connection:
         self.actor = None
         self.subscriptions: dict[str, Subscription] = {}
         self._outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_FRAMES)
+        self._queued_bytes = 0
+        self._bytes_lock = threading.Lock()
         self._closed = threading.Event()
         self._writer = threading.Thread(target=self._drain, name=f"ws-writer-{self.id[:8]}", daemon=True)
         self._writer.start()
@@ -200,17 +215,35 @@ class Connection:
         except Exception:
             self.close(flush=False)
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
     def _put(self, item: object) -> None:
         if self.closed:
             return
-        try:
-            self._outbox.put_nowait(item)
-        except queue.Full:
-            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+        size = len(item.text) if isinstance(item, _Frame) else 0
+        with self._bytes_lock:
+            fits = self._queued_bytes + size <= OUTBOX_BYTES
+            if fits:
+                self._queued_bytes += size
+        if fits:
+            try:
+                self._outbox.put_nowait(item)
+                return
+            except queue.Full:
+                self._account_taken(item)
+        self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+
+    def _account_taken(self, item: object) -> None:
+        if isinstance(item, _Frame):
+            with self._bytes_lock:
+                self._queued_bytes -= len(item.text)
 
     def _drain(self) -> None:
         while True:
             item = self._outbox.get()
+            self._account_taken(item)
             if isinstance(item, _Close):
                 self._teardown(item.code, item.reason)
                 return
@@ -228,12 +261,20 @@ class Connection:
                 return
 
     def _teardown(self, code: int | None, reason: str | None) -> None:
-        for topic in list(self.subscriptions):
-            self.remove(topic)
+        self.remove_all()
         try:
             self.ws.close(code, reason)
         except Exception:
             pass
+
+    def remove_all(self) -> None:
+        """Drop every subscription (listener and stored row). Safe from any thread, and twice."""
+        for topic in list(self.subscriptions):
+            self.remove(topic)
+
+    @property
+    def writer_alive(self) -> bool:
+        return self._writer.is_alive()
 
     def wait_flushed(self, timeout: float) -> None:
         """After `close()`: give the writer a moment to deliver the last frames and tear down."""
@@ -254,6 +295,15 @@ class Connection:
     def renew_all(self) -> None:
         for sub in list(self.subscriptions.values()):
             sub.renew()
+
+    def renew_leases(self) -> None:
+        """Rewrite every stored row with a fresh lease; a store that is down costs a warning only
+        (the rows lapse, the socket and its live events go on)."""
+        for sub in list(self.subscriptions.values()):
+            try:
+                sub.on_renew()
+            except Exception:
+                log.warning("could not renew a live subscription's lease", exc_info=True)
 
     def remove(self, topic: str) -> Subscription | None:
         sub = self.subscriptions.pop(topic, None)
@@ -278,6 +328,6 @@ class Connection:
     def _discard_queued(self) -> None:
         try:
             while True:
-                self._outbox.get_nowait()
+                self._account_taken(self._outbox.get_nowait())
         except queue.Empty:
             pass

@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import socket
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,9 @@ from application.forum.topics import ACCESS_RECHECK_TOPIC, user_topic
 from application.shared import Authenticator, Unauthenticated
 from entrypoints.metrics import WS_OPEN
 from entrypoints.ws import sock
-from entrypoints.ws.connection import Connection
+from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
+from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,8 @@ IDLE_CHECK_SECONDS = 30
 RECHECK_SECONDS = 30
 # The shortest wait for a frame: the loop wakes at the credential's exp, not a busy loop before it.
 MIN_WAIT_SECONDS = 0.05
+# How long a closing socket's handler waits for its writer (one frame, then the close frame).
+CLOSE_WAIT_SECONDS = SEND_STALL_SECONDS + 5
 
 
 @sock.route("/ws")
@@ -43,6 +47,7 @@ def forum_socket(
     hub: Any = Provide["hub"],
     authenticator: Authenticator = Provide["authenticator"],
 ):
+    wire = write_whole_frames(ws)
     try:
         actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:
@@ -65,7 +70,13 @@ def forum_socket(
         stop_rechecks()
         stop_notifications()
         conn.close(flush=False)
-        conn.wait_flushed(timeout=2)
+        # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
+        conn.remove_all()
+        # The writer finishes the frame it is writing, then the close frame (4408 for a slow
+        # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
+        conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
+        if conn.writer_alive:
+            wire.abort()  # a client still trickling in the frame: end the write
         _end_dev_server_connection()
 
 
@@ -123,9 +134,13 @@ def serve(ws, session: Session) -> None:
     conn, forum = session.conn, session.forum
     # The first re-check at a random point of the interval: sockets opened together (a server
     # restart) then do not all ask the grants at the same moment every 30 s.
+    leased_at = time.monotonic()
     recheck_at = forum.now() + timedelta(seconds=random.uniform(RECHECK_SECONDS / 2, RECHECK_SECONDS))
     while not conn.closed:
         raw = ws.receive(timeout=_wait_seconds(session, recheck_at))
+        if time.monotonic() - leased_at >= LEASE_RENEW_SECONDS:
+            leased_at = time.monotonic()
+            conn.renew_leases()
         if _credential_expired(session):
             conn.send(error_frame(None, "unauthenticated", "the token has expired"))
             conn.close(CLOSE_UNAUTHENTICATED, "token expired")

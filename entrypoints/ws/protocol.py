@@ -7,8 +7,9 @@ entries to `HANDLERS` without touching these.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,10 +22,35 @@ from domain.forum.model import ThreadKey
 from domain.shared import Cursor, DomainError, Forbidden, NotFound, parse_id
 from entrypoints.metrics import LIVE_SUBSCRIPTIONS
 from entrypoints.ws import dm as dm_ws
-from entrypoints.ws.connection import SUBSCRIPTION_TTL_SECONDS, Connection, Subscription
+from entrypoints.ws.connection import SUBSCRIPTION_LEASE_SECONDS, Connection, Subscription
 
 MAX_FRAME_CHARS = 16 * 1024
+# Per socket: each subscription is a listener, a stored row and its renewals; each subscribe frame
+# reads history and writes a row. A page follows tens of threads, not thousands.
+MAX_SUBSCRIPTIONS = 100
+SUBSCRIBE_RATE_PER_SECOND = 20.0
+SUBSCRIBE_BURST = 40
+# A client refused that often again (more than a burst of refusals over the rate) is flooding: closed.
+CLOSE_FLOODING = 4429
 log = logging.getLogger(__name__)
+
+
+class TokenBucket:
+    """`burst` actions at once, then `rate` a second."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens = float(burst)
+        self._at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
 
 @dataclass
@@ -35,6 +61,16 @@ class Session:
     forum: ForumDeps
     hub: Any
     dm: Any = None  # the dm context's use cases (application.dm.ports.DmDeps), for `dm.group`
+    subscribes: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
+    refusals: TokenBucket = field(default_factory=lambda: TokenBucket(SUBSCRIBE_RATE_PER_SECOND, SUBSCRIBE_BURST))
+
+
+class Refused(Exception):
+    """A well-formed frame this socket may not have served now: the error frame carries `code`."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 class BadFrame(Exception):
@@ -60,13 +96,23 @@ def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
-    if frame.get("topic") == dm_ws.GROUP_TOPIC and session.dm is not None:
-        return dm_ws.subscribe(session, frame)
     conn, frame_id = session.conn, frame.get("id")
+    if not session.subscribes.take():
+        if not session.refusals.take():
+            conn.send(error_frame(frame_id, "rate_limited", "too many subscribe frames: closing"))
+            conn.close(CLOSE_FLOODING, "too many subscribe frames")
+            return
+        raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
+    if frame.get("topic") == dm_ws.GROUP_TOPIC and session.dm is not None:
+        if len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+        return dm_ws.subscribe(session, frame)
     key = _thread_key(frame)
     since = _since(frame)
-    live.authorize_subscription(session.forum, conn.actor, key)
     topic = thread_topic(key)
+    if topic not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
+        raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+    live.authorize_subscription(session.forum, conn.actor, key)
     conn.remove(topic)  # subscribing twice replaces the first subscription
     sub = Subscription(conn, frame_id, topic)
     sub.still_allowed = lambda: may_still_read(session, key)
@@ -115,7 +161,7 @@ def _record(session: Session, sub: Subscription) -> None:
     """Shared with other processes: followers who watch live get no stored notification."""
     store = session.forum.subscriptions
     if store is not None:
-        expires = session.forum.now() + timedelta(seconds=SUBSCRIPTION_TTL_SECONDS)
+        expires = session.forum.now() + timedelta(seconds=min(SUBSCRIPTION_LEASE_SECONDS, sub.seconds_left()))
         store.put(LiveSubscription(sub.topic, session.conn.id, session.conn.actor.user_id, expires))
 
 
@@ -190,6 +236,8 @@ def dispatch(session: Session, frame: dict[str, Any]) -> None:
         handler(session, frame)
     except (BadFrame, dm_ws.DmBadFrame) as err:
         session.conn.send(error_frame(err.frame_id, "bad_request", str(err)))
+    except Refused as err:
+        session.conn.send(error_frame(frame_id, err.code, err.message))
     except Forbidden as err:
         session.conn.send(error_frame(frame_id, "forbidden", err.message))
     except NotFound as err:

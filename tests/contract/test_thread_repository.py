@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from application.forum.ports import Follow, ReadMarker, ThreadListQuery
+import pytest
+
+from application.forum.ports import Follow, ReadableThreads, ReadMarker, ThreadListQuery
 from domain.forum.model import Thread, ThreadKey, ThreadStatus
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -72,6 +74,40 @@ def test_list_filters(uow_factory):
         assert keys(participant_ids=(2,), status=ThreadStatus.CLOSED) == [(2, 2)]
         assert keys(participant_ids=(2, 9), latest_update_gt=T0 + timedelta(minutes=1)) == [(1, 9), (3, 9)]
         assert keys(participant_ids=()) == []
+
+
+def test_list_keeps_only_what_the_reader_may_read(request, backend):
+    if backend == "dynamodb":
+        pytest.skip("the DynamoDB store returns a superset of `readable`: the use case drops the rest")
+    uow_factory = request.getfixturevalue("uow_factory")
+    recent = T0 + timedelta(days=20)
+    save(
+        uow_factory,
+        thread(1, 2, 0),  # the reader's own thread
+        thread(3, 8, 1),  # on an item the reader watches (answer)
+        thread(4, 8, 2, helper=6),  # helped item, the reader's helper group, open
+        thread(4, 9, 3, ThreadStatus.CLOSED, helper=6),  # ... closed before helped_since
+        thread(4, 7, 60 * 24 * 21, ThreadStatus.CLOSED, helper=6),  # ... closed after helped_since
+        thread(4, 5, 5, helper=7),  # helped item, another helper group
+        thread(5, 8, 6),  # nothing the reader may see
+    )
+    readable = ReadableThreads(
+        participant_ids=frozenset({2}),
+        item_ids=frozenset({3}),
+        helped_item_ids=frozenset({4}),
+        helper_group_ids=frozenset({2, 6}),
+        helped_since=recent,
+        keys=frozenset({ThreadKey(5, 9)}),
+    )
+    with uow_factory() as uow:
+        def keys(**kw):
+            listed = uow.threads.list(ThreadListQuery(readable=readable, **kw))
+            return [(t.key.item_id, t.key.participant_id) for t in listed]
+
+        assert keys(participant_ids=(2, 5, 7, 8, 9)) == [(4, 7), (4, 8), (3, 8), (1, 2)]
+        assert keys(helper_group_id=6) == [(4, 7), (4, 8)]
+        assert keys(helper_group_id=7) == []
+        assert uow.threads.list(ThreadListQuery(helper_group_id=5, readable=ReadableThreads())) == []
 
 
 def test_follows_put_get_delete_and_list(uow_factory):

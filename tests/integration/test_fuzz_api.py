@@ -46,6 +46,7 @@ def fuzz_server(tmp_path_factory):
             "PARLEY_GRANTS": "open",
             # The fuzzer writes far faster than any person; the limit has its own tests.
             "PARLEY_WRITE_RATE_LIMIT": "off",
+            "PARLEY_READ_RATE_LIMIT": "off",
             "PARLEY_LOG_LEVEL": "warning",
         },
         tmp_path_factory.mktemp("fuzz-logs"),

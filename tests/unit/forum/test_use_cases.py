@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
 
 from adapters.memory.permissions import GrantTables
 from application.forum import follows, history, messages, threads
+from application.forum.ports import ReadableThreads
 from application.forum.threads import ThreadFilters, ThreadSelection
 from application.shared import Actor
 from domain.forum import events as ev
-from domain.forum.model import ThreadKey, ThreadStatus, ThreadUpdate
+from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
 from domain.forum.policy import ViewLevel, WatchLevel
 from domain.shared import Conflict, Cursor, Forbidden, InvalidRequest, InvalidValue, NotFound
 from tests.unit.fakes import make_forum
@@ -311,6 +313,52 @@ def test_list_threads_skips_what_the_user_cannot_read(forum):
     assert hidden == []
     watched = threads.list_threads(deps, user(WATCHER), ThreadSelection(watched_group_id=CLASS), ThreadFilters(), 10)
     assert [v.thread.key for v in watched] == [KEY]
+
+
+class CountingPermissions:
+    """The forum's permissions, counting the per-thread grants lookups."""
+
+    def __init__(self, inner):
+        self._inner, self.grants_asked = inner, 0
+
+    def grants(self, *args, **kwargs):
+        self.grants_asked += 1
+        return self._inner.grants(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_thread_list_asks_grants_only_for_rows_the_user_may_read(forum):
+    deps, state, _, _, clock = forum
+    counting = CountingPermissions(deps.permissions)
+    deps = dataclasses.replace(deps, permissions=counting)
+    for n in range(300):
+        key = ThreadKey(ITEM, 10_000 + n)
+        state.threads[key] = Thread(key, S.WAITING_FOR_TRAINER, HELPERS, 0, clock.now() - timedelta(seconds=n))
+    helped = ThreadSelection(helper_group_id=HELPERS)
+    assert threads.list_threads(deps, user(STRANGER), helped, ThreadFilters(), 20) == []
+    assert counting.grants_asked == 0  # before issue 11: one per thread of the group, 300
+    page = threads.list_threads(deps, user(HELPER_VALIDATED), helped, ThreadFilters(), 20)
+    assert len(page) == 20 and counting.grants_asked == 20
+
+
+def test_a_thread_list_examines_a_bounded_number_of_rows(forum):
+    """A store that cannot filter by readability (DynamoDB) costs at most LIST_SCAN_LIMIT rows."""
+    deps, state, _, _, clock = forum
+
+    class Unfiltered(CountingPermissions):
+        def readable_threads(self, user_id, now):
+            return ReadableThreads(participant_ids=frozenset(range(10_000, 20_000)))
+
+    counting = Unfiltered(deps.permissions)
+    deps = dataclasses.replace(deps, permissions=counting)
+    for n in range(threads.LIST_SCAN_LIMIT * 2):
+        key = ThreadKey(ITEM, 10_000 + n)
+        state.threads[key] = Thread(key, S.WAITING_FOR_TRAINER, HELPERS, 0, clock.now() - timedelta(seconds=n))
+    helped = ThreadSelection(helper_group_id=HELPERS)
+    assert threads.list_threads(deps, user(STRANGER), helped, ThreadFilters(), 20) == []
+    assert counting.grants_asked <= threads.LIST_SCAN_LIMIT
 
 
 def test_list_threads_needs_exactly_one_selection(forum):

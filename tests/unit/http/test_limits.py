@@ -99,6 +99,31 @@ def test_the_limit_can_be_switched_off(make_client):
         assert client.put(f"{thread(7)}/follow", headers=as_user(7)).status_code == 200
 
 
+def test_reads_over_the_read_limit_get_429_with_retry_after(make_client):
+    client = make_client(read_rate_limit="3/minute", write_rate_limit="off")
+    for path in (thread(7), f"{thread(7)}/follow", "/forum/threads?is_mine=1"):
+        assert client.get(path, headers=as_user(7)).status_code == 200
+    limited = client.get(thread(7), headers=as_user(7))
+    body = assert_envelope(limited, 429, "rate_limited")
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert body["error"]["details"] == {"limit": ["3 per 1 minute"], "method": ["GET"]}
+    # One budget per user; writes have their own, and probes are never limited.
+    assert client.get(thread(8), headers=as_user(8)).status_code == 200
+    assert client.put(f"{thread(7)}/follow", headers=as_user(7)).status_code == 200
+    for path in ("/healthz", "/readyz", "/openapi.json"):
+        for _ in range(4):
+            assert client.get(path, headers=as_user(7)).status_code == 200, path
+
+
+def test_the_read_limit_can_be_switched_off_and_defaults_to_600_a_minute(make_client):
+    assert resolve_settings({"profile": "memory"})["read_rate_limit"] == "600/minute"
+    client = make_client(read_rate_limit="off")
+    for _ in range(30):
+        assert client.get(thread(7), headers=as_user(7)).status_code == 200
+    with pytest.raises(ValueError):
+        create_app({"profile": "memory", "auth": "dev", "read_rate_limit": "many"}, Container())
+
+
 def test_a_malformed_limit_stops_the_start():
     with pytest.raises(ValueError):
         create_app({"profile": "memory", "auth": "dev", "write_rate_limit": "lots per fortnight"}, Container())

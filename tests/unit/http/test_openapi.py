@@ -112,7 +112,8 @@ def test_errors_are_documented_with_the_envelope(spec):
     assert seen == ERROR_STATUSES
     post = spec["paths"][THREAD_RULE + "/messages"]["post"]["responses"]
     assert {"201", "400", "401", "403", "409", "413", "415", "422", "429", "503"} <= set(post)
-    assert "429" not in spec["paths"][THREAD_RULE]["get"]["responses"], "reads are not rate limited"
+    assert "429" in spec["paths"][THREAD_RULE]["get"]["responses"], "reads are rate limited too (issue 11)"
+    assert "429" not in spec["paths"]["/healthz"]["get"]["responses"], "probes are never rate limited"
 
 
 def test_forum_operations_need_credentials_and_ops_do_not(spec):

@@ -14,7 +14,7 @@ from adapters.notify.redis_health import RedisHealthCheck
 from container import Container, resolve_settings
 from entrypoints import metrics
 from entrypoints.http.app import create_app
-from entrypoints.logs import redact_secrets
+from entrypoints.logs import redact_secrets, render
 from tests.support.live_server import free_port
 
 ITEM, USER = 10, 7
@@ -56,7 +56,7 @@ def request_lines(caplog) -> list[dict]:
     lines = []
     for record in caplog.records:
         if record.name == "parley.http":
-            entry = json.loads(record.getMessage())
+            entry = json.loads(render(record))
             if entry.get("event") == "request":
                 lines.append(entry)
     return lines
