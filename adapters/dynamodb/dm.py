@@ -307,8 +307,10 @@ class DynamoDbConversations:
         old_at = previous.last_message_at if previous is not None else None
         for summary in summaries:
             if old_at is not None:
+                # Never another group's summary; a missing one (a drifted table) is simply replaced.
                 tx.delete(
-                    "old-summary", summary_key(summary.owner_uuid, old_at), "message_group_uuid = :g",
+                    "old-summary", summary_key(summary.owner_uuid, old_at),
+                    "attribute_not_exists(pk) OR message_group_uuid = :g",
                     values={":g": serialize_value(group.uuid)},
                 )
             tx.put("summary", _summary_item(summary), "attribute_not_exists(pk)")

@@ -145,3 +145,13 @@ def test_request_counts_of_the_directory_and_of_a_stream_record(table, deps, peo
     requests.clear()
     assert conv.apply_stored_message(deps, written) is False  # seen twice: nothing written
     assert requests == {"GetItem": 1}
+
+
+def test_a_send_replaces_a_summary_that_went_missing_but_never_another_groups(table, deps, people, clock):
+    ann, bob = people
+    sent = conv.send_to_handle(deps, ANN, "bob", "first")
+    [old] = items(table, f"GRP#{bob.uuid}")
+    table.client.delete_item(TableName=table.table, Key={"pk": {"S": old["pk"]}, "sk": {"S": old["sk"]}})
+    clock.advance(seconds=1)
+    conv.send_in_group(deps, ANN, sent.group.uuid, "second")
+    assert [(s.last_message, s.group_uuid) for s in conv.list_groups(deps, BOB)] == [("second", sent.group.uuid)]
