@@ -30,6 +30,12 @@ class _Parser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE, "json": EXCLUDE}
 
+    def load_querystring(self, req, schema):
+        repeated = sorted(name for name in req.args if len(req.args.getlist(name)) > 1)
+        if repeated:  # as the forum's query strings: one value per parameter
+            raise ValidationError({name: ["give it once"] for name in repeated})
+        return super().load_querystring(req, schema)
+
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         messages = error.messages.get("query", error.messages) if isinstance(error.messages, dict) else error.messages
         raise ValidationError(messages)

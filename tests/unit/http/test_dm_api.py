@@ -86,7 +86,7 @@ def test_malformed_input_is_a_400_never_a_500(client, people):
     assert client.post("/dm/messages", headers=as_user(1), json={"message": "x", "extra": 1}).status_code == 400
     plain = client.post("/dm/messages", headers=as_user(1), data="hi", content_type="text/plain")
     assert plain.status_code == 415
-    for query in ("limit=0", "limit=101", "limit=x", "before=nope", "unknown=1"):
+    for query in ("limit=0", "limit=101", "limit=x", "before=nope", "unknown=1", "limit=2&limit=3"):
         answer = client.get(f"/dm/groups?{query}", headers=as_user(1))
         assert answer.status_code == 400, query
         assert answer.get_json()["success"] is False
