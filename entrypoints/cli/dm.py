@@ -51,6 +51,10 @@ def cmd_users_import(args: argparse.Namespace) -> int:
     except DomainError as err:
         _print_error(command, err)
         return 2 if err.code in ("invalid_value", "handle_taken") else 1
+    except ValueError as err:
+        # One all-or-nothing transaction: on DynamoDB at most 100 writes (33 new users) per document.
+        print(f"{command}: {err}; import the users in smaller documents", file=sys.stderr)
+        return 1
     print(f"users: {len(parsed)} in the document, {count} created or changed")
     return 0
 

@@ -117,3 +117,18 @@ def test_create_tables_then_seed_scan_and_consume_on_dynamodb_local(dynamodb_end
     assert main(["dm", "streams", "run", "--once", "--checkpoint", str(checkpoint)]) == 0
     assert "messages: 3, summaries moved: 0" in capsys.readouterr().out  # Parley's own sends: nothing to do
     assert checkpoint.exists()
+
+
+def test_users_import_on_dynamodb_is_all_or_nothing_too(dynamodb_endpoint, monkeypatch, tmp_path, capsys):  # noqa: F811
+    prefix = f"imp{uuid.uuid4().hex[:8]}-"
+    monkeypatch.setenv("PARLEY_PROFILE", "aws")
+    monkeypatch.setenv("PARLEY_DYNAMODB_ENDPOINT_URL", dynamodb_endpoint)
+    monkeypatch.setenv("PARLEY_DYNAMODB_TABLE_PREFIX", prefix)
+    assert main(["dynamodb", "create-tables"]) == 0
+    many = [{"user_id": uid, "handle": f"user{uid}", "display_name": f"User {uid}"} for uid in range(1, 41)]
+    assert main(["dm", "users", "import", write(tmp_path, many)]) == 1
+    assert "smaller documents" in capsys.readouterr().err
+    with pytest.raises(NoProfile):
+        directory.my_profile(dm_deps(), Actor(user_id=1))
+    assert main(["dm", "users", "import", write(tmp_path, many[:30])]) == 0
+    assert directory.my_profile(dm_deps(), Actor(user_id=30)).handle == "user30"
