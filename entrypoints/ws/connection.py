@@ -73,6 +73,8 @@ class Subscription:
 
     def __init__(self, conn: Connection, sub_id: Any, topic: str):
         self.conn, self.id, self.topic = conn, sub_id, topic
+        # What the client subscribed to (`forum.thread`, `dm.group`): the `topic` of resync frames.
+        self.family = "forum.thread"
         self.expires_at = time.monotonic() + SUBSCRIPTION_TTL_SECONDS
         self._lock = threading.Lock()
         self._priming = True
@@ -153,7 +155,7 @@ class Subscription:
                 for event in page:
                     if self._remember(event.get("cursor")):
                         frame = json.dumps(
-                            {"type": "event", "topic": "forum.thread", "event": event}, separators=(",", ":")
+                            {"type": "event", "topic": self.family, "event": event}, separators=(",", ":")
                         )
                         self.conn.enqueue(frame, self.topic)
 

@@ -54,6 +54,7 @@ def subscribe(session, frame: dict[str, Any]) -> None:
     topic = group_topic(group_uuid).name
     conn.remove(topic)
     sub = Subscription(conn, frame_id, topic)
+    sub.family = GROUP_TOPIC
     sub.still_allowed = lambda: _still_allowed(session, group_uuid)
     sub.start_seq = since or 0
     sub.fetch_after = lambda seq: (

@@ -103,3 +103,25 @@ def test_a_non_member_gets_not_found_for_a_group_that_exists_or_not(live):
     assert [(f["code"], f["message"]) for f in frames_of(ws, "error")] == [("not_found", "no such message group")] * 2
     conv.send_in_group(deps, BOB, sent.group.uuid, "still private")
     assert frames_of(ws, "event") == []
+
+
+def test_a_resync_after_a_fan_out_blip_replays_the_missed_messages_as_dm_group_events(live):
+    from application.dm.topics import group_topic
+    from application.shared import Publication
+
+    deps, hub, clock, forum = live
+    sent = conv.send_to_handle(deps, ANN, "bob", "m1")
+    conn, ws = connect(BOB)
+    frame = {"action": "subscribe", "id": "g", "topic": "dm.group", "message_group_uuid": sent.group.uuid}
+    dispatch(Session(conn, forum, hub, dm=deps), frame)
+    wait_for(lambda: frames_of(ws, "subscribed"))
+    topic = group_topic(sent.group.uuid).name
+    state = deps.uow()._state
+    unheard = DmDeps(uow=lambda: MemoryDmUnitOfWork(state, InProcessNotifier()), clock=clock)
+    clock.advance(seconds=1)
+    conv.send_in_group(unheard, ANN, sent.group.uuid, "m2 (missed)")  # the fan-out lost it (a Redis blip)
+    assert frames_of(ws, "event") == []
+    hub.publish([Publication(topic, {"topic": "dm.group", "resync": True})])
+    wait_for(lambda: frames_of(ws, "event"))
+    [replayed] = frames_of(ws, "event")
+    assert replayed["topic"] == "dm.group" and replayed["event"]["message"] == "m2 (missed)"
