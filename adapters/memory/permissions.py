@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from adapters.grants_document import parse_grants_document
 from application.forum.grant_facts import GrantFacts, ItemPermission, closure, decide_grants, readable_threads
 from application.forum.ports import ReadableThreads
 from domain.forum.model import ThreadKey
@@ -52,20 +53,18 @@ class GrantTables:
         return tables
 
     def load(self, doc: dict[str, Any]) -> None:
-        for row in doc.get("memberships", []):
-            self.add_member(int(row["group_id"]), int(row["member_id"]))
-        for row in doc.get("item_permissions", []):
+        """A grants document (adapters/grants_document.py), checked whole before anything is added."""
+        parsed = parse_grants_document(doc)
+        for row in parsed["memberships"]:
+            self.add_member(row["group_id"], row["member_id"])
+        for row in parsed["item_permissions"]:
             self.grant(
-                int(row["group_id"]),
-                int(row["item_id"]),
-                ViewLevel[row.get("can_view", "none").upper()],
-                WatchLevel[row.get("can_watch", "none").upper()],
-                tuple(int(g) for g in row.get("can_request_help_to", [])),
+                row["group_id"], row["item_id"], row["can_view"], row["can_watch"], tuple(row["can_request_help_to"])
             )
-        for row in doc.get("managers", []):
-            self.add_manager(int(row["manager_group_id"]), int(row["group_id"]))
-        for row in doc.get("validated", []):
-            self.validate(int(row["user_id"]), int(row["item_id"]))
+        for row in parsed["managers"]:
+            self.add_manager(row["manager_group_id"], row["group_id"])
+        for row in parsed["validated"]:
+            self.validate(row["user_id"], row["item_id"])
 
 
 class MemoryPermissions:

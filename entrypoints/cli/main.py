@@ -151,21 +151,29 @@ def cmd_grants_import(args: argparse.Namespace) -> int:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from adapters.grants_document import InvalidGrantsDocument, parse_grants_document
     from adapters.sql.migrate import current_revision, head_revision
     from adapters.sql.permissions import import_grants
     from container import settings_from_env
 
+    settings = settings_from_env()
+    refusal = _grants_import_refusal(settings)
+    if refusal:
+        print(f"parley grants import: {refusal}", file=sys.stderr)
+        return 2
     try:
         with open(args.file, encoding="utf-8") as handle:
             doc = json.load(handle)
     except (OSError, ValueError) as err:
         print(f"parley grants import: cannot read {args.file}: {err}", file=sys.stderr)
         return 2
-    if not isinstance(doc, dict):
-        print("parley grants import: the document must be a JSON object", file=sys.stderr)
+    try:
+        parse_grants_document(doc)  # checked whole before the database is opened: nothing half-imported
+    except InvalidGrantsDocument as err:
+        print(f"parley grants import: invalid document: {err}", file=sys.stderr)
         return 2
     try:
-        engine = _sql_engine(settings_from_env())
+        engine = _sql_engine(settings)
         try:
             if current_revision(engine) != head_revision():
                 print("parley grants import: the schema is not current: run `parley db upgrade` first", file=sys.stderr)
@@ -173,15 +181,28 @@ def cmd_grants_import(args: argparse.Namespace) -> int:
             counts = import_grants(engine, doc)
         finally:
             engine.dispose()
-    except (KeyError, TypeError, ValueError) as err:
-        print(f"parley grants import: invalid document: {err!r}", file=sys.stderr)
-        return 2
     except SQLAlchemyError as err:
         print(f"parley grants import: {err}", file=sys.stderr)
         return 1
     print(", ".join(f"{name}: {count}" for name, count in counts.items()))
     _publish_access_recheck("parley grants import")
     return 0
+
+
+def _grants_import_refusal(settings) -> str | None:
+    """Grant tables are read only by the SQL profiles with PARLEY_GRANTS=tables (or sql)."""
+    if settings["profile"] not in ("embedded", "postgres", "algorea"):
+        return (
+            f"PARLEY_PROFILE={settings['profile']} keeps no SQL grant tables; import into a SQL profile "
+            "(embedded, postgres, algorea)"
+        )
+    named = os.environ.get("PARLEY_GRANTS")
+    if named is not None and named not in ("tables", "sql"):
+        return (
+            f"PARLEY_GRANTS={named} does not read the grant tables, so the import would change nothing; "
+            "set PARLEY_GRANTS=tables (or leave it unset)"
+        )
+    return None
 
 
 def cmd_grants_recheck(args: argparse.Namespace) -> int:

@@ -119,6 +119,16 @@ class ErrorEnvelope(Out):
     error = fields.Nested(ErrorDetail, required=True)
 
 
+class Index(Out):
+    service = fields.String()
+    docs = fields.String()
+    openapi = fields.String()
+    websocket = fields.String()
+    health = fields.Dict(keys=fields.String(), values=fields.String())
+    contexts = fields.List(fields.String())
+    readme = fields.String()
+
+
 class Health(Out):
     status = fields.String(required=True)
 
@@ -210,6 +220,7 @@ ERROR_TEXT = {
     413: f"Body over 64 KiB; messages are capped at {MAX_MESSAGE_CHARS} characters (422)",
     415: "Body is not JSON",
     422: "Valid JSON with invalid values",
+    426: "Not a websocket upgrade, or a websocket version other than 13",
     429: "Too many writes, or too many reads, by this user: wait Retry-After seconds",
     503: "A backend is unavailable: retry after Retry-After seconds",
 }
@@ -305,6 +316,8 @@ OPERATIONS: dict[str, Op] = {
         example={"handle": "bob", "message": "Hello Bob!"},
     ),
     "dm.mark_read": Op("Mark a conversation read", DmReadReply, errors=WRITE + (404,), tag="dm"),
+    "ops.index": Op("Where to go next: the docs, the API document, the websocket", Index, errors=(),
+                    tag="operations", public=True),
     "ops.healthz": Op("The process is up", Health, errors=(), tag="operations", public=True),
     "ops.readyz": Op(
         "Every configured backend answers (503 with Retry-After when one does not)", Readiness,
@@ -314,7 +327,7 @@ OPERATIONS: dict[str, Op] = {
         "Prometheus metrics", None, errors=(), tag="operations", public=True, content_type="text/plain"
     ),
     "__flask_sock.forum_socket": Op(
-        "Websocket for live thread events (upgrade only)", None, errors=(400,), tag="live", public=True,
+        "Websocket for live thread events (upgrade only)", None, errors=(400, 426), tag="live", public=True,
         description="Open with a websocket client: the JWT comes as `?token=` or in a first `auth` frame. "
         "A plain HTTP request, without the upgrade, is answered 400.",
     ),

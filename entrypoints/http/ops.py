@@ -31,6 +31,22 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 READY_RETRY_AFTER = 5
 
 
+@bp.get("/")
+def index():
+    """Where a newcomer lands: what to open next."""
+    return jsonify(
+        {
+            "service": "parley",
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "websocket": "/ws?token=<JWT>",
+            "health": {"live": "/healthz", "ready": "/readyz"},
+            "contexts": ["/forum", "/chat", "/dm", "/live", "/sessions", "/social"],
+            "readme": "the README's walkthrough mints a token with scripts/token --user 1",
+        }
+    )
+
+
 @bp.get("/healthz")
 def healthz():
     return jsonify({"status": "ok"})

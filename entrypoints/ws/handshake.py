@@ -13,6 +13,7 @@ import base64
 import binascii
 
 from flask import Flask, request
+from werkzeug.routing import WebsocketMismatch
 from wsproto.utilities import RemoteProtocolError
 
 from entrypoints.http.errors import error_response
@@ -26,6 +27,19 @@ def install(app: Flask) -> None:
     app.before_request(refuse_bad_upgrade)
     # Anything else wsproto refuses in the request is the client's fault too; nothing was sent yet.
     app.register_error_handler(RemoteProtocolError, _refused_by_wsproto)
+    app.register_error_handler(WebsocketMismatch, _not_an_upgrade)
+
+
+def _not_an_upgrade(error: WebsocketMismatch):
+    """A plain HTTP request to /ws (a browser's address bar, curl without --include the upgrade)."""
+    return error_response(
+        426,
+        "/ws is a websocket endpoint: connect with a websocket client, e.g. "
+        "new WebSocket('ws://HOST/ws?token=…'); the frames are described in the README",
+        "upgrade_required",
+        {"Upgrade": ["must be websocket"]},
+        {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": WEBSOCKET_VERSION},
+    )
 
 
 def refuse_bad_upgrade():

@@ -234,3 +234,62 @@ def test_a_locked_sqlite_file_is_backend_unavailable_but_a_missing_table_is_not(
         raise locked
     with pytest.raises(sa_exc.OperationalError), unavailable_as_backend_error():
         raise missing
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"item_permissions": [{"group_id": 1, "item_id": 2, "can_view": True}]}, "item_permissions[0].can_view"),
+        ({"item_permissions": [{"group_id": 1, "item_id": 2, "can_view": "view"}]}, "item_permissions[0].can_view"),
+        ({"memberships": [{"group_id": "1", "member_id": "2"}], "membership": []}, "membership"),
+        ({"memberships": [{"group_id": 1.5, "member_id": 2}]}, "memberships[0].group_id"),
+        ({"validated": [{"user_id": 1, "item_id": 2, "extra": 1}]}, "validated[0].extra"),
+        ({"managers": "all"}, "managers"),
+    ],
+)
+def test_grants_import_names_the_bad_field_and_imports_nothing(tmp_path, monkeypatch, capsys, doc, field):
+    url = f"sqlite:///{tmp_path}/g.sqlite3"
+    monkeypatch.setenv("PARLEY_DATABASE_URL", url)
+    bad = tmp_path / "bad.json"
+    # a good row beside the bad one: the whole document is refused, not the bad row alone
+    bad.write_text(json.dumps({**doc, "validated": doc.get("validated", [{"user_id": 9, "item_id": 9}])}))
+    assert main(["grants", "import", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            tables = sa.inspect(connection).get_table_names()
+            if "validated_items" in tables:
+                assert connection.execute(sa.text("SELECT count(*) FROM validated_items")).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"PARLEY_PROFILE": "aws"}, "PARLEY_PROFILE=aws"),
+        ({"PARLEY_PROFILE": "memory"}, "PARLEY_PROFILE=memory"),
+        ({"PARLEY_GRANTS": "algorea_tokens"}, "PARLEY_GRANTS=algorea_tokens"),
+        ({"PARLEY_GRANTS": "open"}, "PARLEY_GRANTS=open"),
+    ],
+)
+def test_grants_import_is_refused_where_the_tables_are_not_read(tmp_path, monkeypatch, capsys, env, words):
+    monkeypatch.setenv("PARLEY_DATABASE_URL", f"sqlite:///{tmp_path}/g.sqlite3")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    doc = tmp_path / "grants.json"
+    doc.write_text(json.dumps(GRANTS))
+    assert main(["grants", "import", str(doc)]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "g.sqlite3").exists()
+
+
+def test_the_example_grants_document_imports(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "grants.example.json"
+    monkeypatch.setenv("PARLEY_DATABASE_URL", f"sqlite:///{tmp_path}/g.sqlite3")
+    assert main(["grants", "import", str(example)]) == 0
+    assert "item_permissions: 3" in capsys.readouterr().out
