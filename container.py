@@ -34,12 +34,14 @@ from adapters.auth.jwt import (
 from adapters.dynamodb.base import DynamoDbTable
 from adapters.dynamodb.client import DynamoDbSettings, make_client
 from adapters.dynamodb.delivery import DynamoDbNotificationStore
+from adapters.dynamodb.dm import DynamoDbDmTable, DynamoDbDmUnitOfWork
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
+from adapters.memory.dm import MemoryDmState, MemoryDmUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.notify import InProcessNotifier
@@ -49,12 +51,14 @@ from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
 from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
+from adapters.sql.dm import SqlDmUnitOfWork
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.social import SqlSocialGraph
+from application.dm.ports import DmDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
@@ -427,6 +431,42 @@ class SocialContainer(containers.DeclarativeContainer):
     deps = providers.Singleton(_social_deps, config, graph, core.clock, core.notifier, bus)
 
 
+def _dm_table(settings: Mapping[str, str], client: Any, dynamodb_settings: DynamoDbSettings) -> DynamoDbDmTable:
+    """The dm table on the shared client; PARLEY_DYNAMODB_DM_TABLE names it outright (a Cruddur table)."""
+    name = settings.get("dynamodb_dm_table") or f"{dynamodb_settings.table_prefix}{DynamoDbDmTable.NAME}"
+    return DynamoDbDmTable(client, name)
+
+
+class DmContainer(containers.DeclarativeContainer):
+    """Direct messages (issue 14): the users directory and conversations in SQL in the SQL
+    profiles, in the Cruddur-shaped DynamoDB table in `aws`, in memory in `memory`. A send writes
+    the message and both summaries in one transaction, so the context needs no bus handler."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    state = providers.Singleton(MemoryDmState)
+    table = providers.Singleton(_dm_table, config, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryDmUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlDmUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(DynamoDbDmUnitOfWork, table=table, notifier=core.notifier),
+        algorea="sql",
+    )
+    # Units of work of the reads: on SQL they take no write lock.
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlDmUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    deps = providers.Singleton(
+        DmDeps, uow=uow.provider, read_uow=read_uow.provider, clock=core.clock, notifier=core.notifier
+    )
+
+
 # -- the application --------------------------------------------------------------------------------
 
 
@@ -444,3 +484,4 @@ class Container(containers.DeclarativeContainer):
     message_bus = providers.Singleton(_message_bus, config, __self__)
     forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
     social = providers.Container(SocialContainer, config=config, core=core)
+    dm = providers.Container(DmContainer, config=config, core=core)

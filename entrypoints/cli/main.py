@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import dm as dm_cli
 from entrypoints.cli import seed_social
 
 Command = Callable[[argparse.Namespace], int]
@@ -95,14 +96,19 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
     from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
+    from adapters.dynamodb.dm import create_dm_table, dm_table_name
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
-    settings = DynamoDbSettings.from_settings(settings_from_env())
-    created = set(create_tables(make_client(settings, ADMIN_CLIENT_CONFIG), settings.table_prefix))
+    plain = settings_from_env()
+    settings = DynamoDbSettings.from_settings(plain)
+    client = make_client(settings, ADMIN_CLIENT_CONFIG)
+    created = set(create_tables(client, settings.table_prefix))
     for definition in table_definitions(settings.table_prefix):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")
+    dm_table = dm_table_name(plain)
+    print(f"{dm_table}: {'created' if create_dm_table(client, table_name=dm_table) else 'already exists'}")
     return 0
 
 
@@ -290,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="demo data for one context")
     seed_sub = seed.add_subparsers(dest="seed_context", required=True)
     seed_social.register(seed_sub)
+    dm_cli.register(sub, seed_sub)
     return parser
 
 

@@ -113,8 +113,9 @@ class TopicRegistry:
 
 def registered_topics() -> dict[str, SpecFactory]:
     """Every context's topics. One line per context."""
-    from entrypoints.ws import forum
+    from entrypoints.ws import dm, forum
 
     return {
         forum.FAMILY: forum.thread_spec,
+        dm.FAMILY: dm.group_spec,
     }
