@@ -32,6 +32,7 @@ from adapters.auth.jwt import (
     thread_token_issuer_from_settings,
 )
 from adapters.dynamodb.base import DynamoDbTable
+from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings, make_client
 from adapters.dynamodb.delivery import DynamoDbNotificationStore
 from adapters.dynamodb.dm import DynamoDbDmTable, DynamoDbDmUnitOfWork
@@ -40,28 +41,34 @@ from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
+from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.dm import MemoryDmState, MemoryDmUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
+from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
 from adapters.memory.notify import InProcessNotifier
 from adapters.memory.permissions import GrantTables, MemoryPermissions, OpenPermissions
 from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.dm import SqlDmUnitOfWork
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
+from adapters.sql.live_questions import SqlLiveUnitOfWork
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import SqlPermissions
 from adapters.sql.social import SqlSocialGraph
+from application.chat.deps import ChatDeps
 from application.dm.ports import DmDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
+from application.live.deps import LiveDeps
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
 from application.shared import SystemClock
 from application.social import timeline as social_timeline
@@ -470,6 +477,74 @@ class DmContainer(containers.DeclarativeContainer):
 # -- the application --------------------------------------------------------------------------------
 
 
+class ChatContainer(containers.DeclarativeContainer):
+    """Chat rooms (DESIGN.md §2.2): `deps` is what every chat use case takes. In the algorea
+    profile chat lives in PostgreSQL."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+    bus = providers.Dependency(instance_of=MessageBus)
+
+    state = providers.Singleton(MemoryChatState)
+    table = providers.Singleton(dynamodb_table, DynamoDbChat, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryChatUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlChatUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(DynamoDbChatUnitOfWork, chat=table, notifier=core.notifier),
+        algorea="sql",
+    )
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlChatUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    deps = providers.Singleton(ChatDeps, uow=uow.provider, read_uow=read_uow.provider, clock=core.clock)
+
+
+def _dynamodb_live_table(client: Any, settings: DynamoDbSettings):
+    from adapters.dynamodb.live_questions import DynamoDbLive
+
+    return dynamodb_table(DynamoDbLive, client, settings)
+
+
+def _dynamodb_live_uow(table, notifier):
+    from adapters.dynamodb.live_questions import DynamoDbLiveUnitOfWork
+
+    return DynamoDbLiveUnitOfWork(table, notifier)
+
+
+class LiveContainer(containers.DeclarativeContainer):
+    """Live questions (issue 15): rooms, the question bank, attempts; `deps` for its use cases."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    state = providers.Singleton(MemoryLiveState)
+    table = providers.Singleton(_dynamodb_live_table, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryLiveUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(_dynamodb_live_uow, table, core.notifier),
+        algorea="sql",
+    )
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlLiveUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    # A question's deadline in this process; after a restart the lazy close and resume_deadlines cover it.
+    scheduler = providers.Singleton(TimerScheduler, core.clock)
+    deps = providers.Singleton(
+        LiveDeps, uow=uow.provider, clock=core.clock, scheduler=scheduler, read_uow=read_uow.provider
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """The application: the configuration, the core, and each context's sub-container."""
 
@@ -484,4 +559,6 @@ class Container(containers.DeclarativeContainer):
     message_bus = providers.Singleton(_message_bus, config, __self__)
     forum = providers.Container(ForumContainer, config=config, core=core, bus=message_bus)
     social = providers.Container(SocialContainer, config=config, core=core)
+    chat = providers.Container(ChatContainer, config=config, core=core, bus=message_bus)
+    live = providers.Container(LiveContainer, config=config, core=core)
     dm = providers.Container(DmContainer, config=config, core=core)

@@ -20,6 +20,9 @@ from adapters.dynamodb.base import TTL_ATTRIBUTE
 from adapters.dynamodb.client import call, error_code
 
 FORUM_TABLE = "forum"
+CHAT_TABLE = "chat"
+# The ChatSystem reference's GSI: a room's comments by creation time.
+CHAT_COMMENTS_INDEX = "RoomID_Comment_IDX"
 NOTIFICATIONS_TABLE = "notifications"
 BY_PARTICIPANT_INDEX = "threads-by-participant"
 BY_HELPER_GROUP_INDEX = "threads-by-helper-group"
@@ -31,6 +34,10 @@ def forum_table_name(prefix: str) -> str:
 
 def notifications_table_name(prefix: str) -> str:
     return f"{prefix}{NOTIFICATIONS_TABLE}"
+
+
+def chat_table_name(prefix: str) -> str:
+    return f"{prefix}{CHAT_TABLE}"
 
 
 def forum_table_definition(prefix: str) -> dict[str, Any]:
@@ -81,10 +88,78 @@ def notifications_table_definition(prefix: str) -> dict[str, Any]:
     }
 
 
+def chat_table_definition(prefix: str) -> dict[str, Any]:
+    """The ChatSystem reference's shape: `PK` (S) / `SK` (S) and the GSI (RoomID, CreatedAt)."""
+    return {
+        "TableName": chat_table_name(prefix),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+            {"AttributeName": "RoomID", "AttributeType": "S"},
+            {"AttributeName": "CreatedAt", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": CHAT_COMMENTS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "RoomID", "KeyType": "HASH"},
+                    {"AttributeName": "CreatedAt", "KeyType": "RANGE"},
+                ],
+                # History pages render whole comments from the index, no GetItem per row.
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+LIVE_QUESTIONS_TABLE = "live-questions"
+QUESTIONS_BY_OWNER_INDEX = "questions-by-owner"
+CONNECTIONS_INDEX = "connections-by-id"
+
+
+def live_questions_table_definition(prefix: str) -> dict[str, Any]:
+    """PyLiveQuestions' `PK`/`SK` table (adapters/dynamodb/live_questions.py), with a GSI on the
+    connection id (as the reference has) and one listing a teacher's questions."""
+
+    def index(name: str, hash_key: str, range_key: str | None) -> dict[str, Any]:
+        schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+        if range_key:
+            schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+        return {"IndexName": name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}}
+
+    return {
+        "TableName": f"{prefix}{LIVE_QUESTIONS_TABLE}",
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("PK", "SK", "owner_pk", "owner_sk", "connection_id")
+        ],
+        "KeySchema": [
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            index(QUESTIONS_BY_OWNER_INDEX, "owner_pk", "owner_sk"),
+            index(CONNECTIONS_INDEX, "connection_id", None),
+        ],
+    }
+
+
 def table_definitions(prefix: str) -> list[dict[str, Any]]:
     from adapters.dynamodb.social import social_table_definition
 
-    return [forum_table_definition(prefix), notifications_table_definition(prefix), social_table_definition(prefix)]
+    return [
+        forum_table_definition(prefix),
+        notifications_table_definition(prefix),
+        social_table_definition(prefix),
+        chat_table_definition(prefix),
+        live_questions_table_definition(prefix),
+    ]
 
 
 def create_tables(client, prefix: str, wait: bool = True) -> list[str]:

@@ -151,6 +151,42 @@ delivery_subscriptions = sa.Table(
     sa.PrimaryKeyConstraint("topic", "connection_id"),
 )
 
+# -- chat (adapters/sql/chat.py) -----------------------------------------------------------------
+
+chat_rooms = sa.Table(
+    "chat_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("display_name", sa.String(100), nullable=False),
+    sa.Column("created_by", Id, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id"),
+)
+
+# Members of a room are a range of the primary key; the rooms of a user, of the second index.
+chat_members = sa.Table(
+    "chat_members",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("joined_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "user_id"),
+    sa.Index(None, "user_id", "room_id"),
+)
+
+# A comment's position is (created_at, tiebreak): the primary key keeps it unique in its room and
+# makes every history read a range of it.
+chat_comments = sa.Table(
+    "chat_comments",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("tiebreak", sa.Integer, nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "created_at", "tiebreak"),
+)
+
 # -- grants (a simplified AlgoREA schema, DESIGN.md §2.1) -----------------------------------------
 
 # groups_groups in AlgoREA: the child (a user's own group, a team, a class) is a member of the parent.
@@ -209,9 +245,76 @@ validated_items = sa.Table(
 
 FORUM_TABLES = (threads, thread_sequences, thread_events, thread_follows, thread_read_markers)
 DELIVERY_TABLES = (notifications, delivery_subscriptions)
+CHAT_TABLES = (chat_rooms, chat_members, chat_comments)
 GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_managers, validated_items)
 
 # Each context's own module adds its tables to `metadata`; imported here (last, once `metadata` is
 # complete) so that migrations' comparisons and the test helpers see every table.
 import adapters.sql.dm_tables  # noqa: E402,F401
 from adapters.sql import social as _social_tables  # noqa: E402,F401
+
+# -- live questions (PyLiveQuestions; adapters/sql/live_questions.py) ------------------------------
+
+# A room, with its state machine's state and `seq`, the number of its events so far.
+live_rooms = sa.Table(
+    "live_rooms",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=True),
+    sa.Column("deadline", UtcDateTime, nullable=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id"),
+)
+
+# What everyone in a room heard, in order: a subscriber resumes from its cursor (the seq).
+live_room_events = sa.Table(
+    "live_room_events",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("room_id", "seq"),
+)
+
+live_questions = sa.Table(
+    "live_questions",
+    metadata,
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("owner_id", Id, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("question_id"),
+    sa.Index(None, "owner_id", "created_at", "question_id"),
+)
+
+# The reference's QuestionInRoom: the latest pick is the active question; a question once per room.
+live_picks = sa.Table(
+    "live_picks",
+    metadata,
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("picked_at", UtcDateTime, nullable=False),
+    sa.Column("deadline", UtcDateTime, nullable=True),
+    sa.PrimaryKeyConstraint("room_id", "question_id"),
+)
+
+# One attempt per (question, room, user): answering again replaces it.
+live_attempts = sa.Table(
+    "live_attempts",
+    metadata,
+    sa.Column("question_id", sa.String(32), nullable=False),
+    sa.Column("room_id", sa.String(64), nullable=False),
+    sa.Column("user_id", Id, nullable=False),
+    sa.Column("answer", sa.JSON, nullable=False),
+    sa.Column("answered_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("question_id", "room_id", "user_id"),
+)
+
+LIVE_QUESTION_TABLES = (live_rooms, live_room_events, live_questions, live_picks, live_attempts)

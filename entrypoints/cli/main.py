@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from entrypoints.cli import dm as dm_cli
-from entrypoints.cli import seed_social
+from entrypoints.cli import seed_chat, seed_live, seed_social
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -293,9 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
 
-    seed = sub.add_parser("seed", help="demo data for one context")
+    seed = sub.add_parser("seed", help="demo data for one context, on the configured profile")
     seed_sub = seed.add_subparsers(dest="seed_context", required=True)
     seed_social.register(seed_sub)
+    seed_chat.add_parser(seed_sub)
+    seed_live.add_parser(seed_sub)
     dm_cli.register(sub, seed_sub)
     return parser
 

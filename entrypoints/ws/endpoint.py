@@ -107,8 +107,9 @@ def _listen_to_own_topic(conn: Connection, hub: Any):
 
     def forward(publication) -> None:
         # Internal signals (a resync after a fan-out blip) are not for clients; what a client missed
-        # is in the stores (GET /forum/notifications, GET /social/timeline).
-        if OWN_TOPIC_PAYLOADS & publication.payload.keys():
+        # is in the stores (GET /forum/notifications, GET /social/timeline). A live room's frames for
+        # this user alone (the owner's attempts, a participant's result) come this way too.
+        if OWN_TOPIC_PAYLOADS & publication.payload.keys() or publication.payload.get("topic") == "live.room":
             conn.enqueue(publication.frame())
 
     return hub.subscribe(user_topic(conn.actor.user_id).name, forward)

@@ -65,7 +65,7 @@ def _session(deps, hub, rooms: RoomTopic) -> tuple[Session, FakeSocket]:
 
 
 def test_every_context_topic_is_registered():
-    assert list(registered_topics()) == ["forum.thread", "dm.group"]
+    assert list(registered_topics()) == ["forum.thread", "chat.room", "live.room", "dm.group"]
 
 
 def test_an_unknown_topic_is_an_error_frame(live):  # noqa: F811

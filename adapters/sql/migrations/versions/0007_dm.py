@@ -1,7 +1,7 @@
 """Direct messages: the users directory, message groups, messages and group summaries.
 
-Revision ID: 0006
-Revises: 0004 (chat's 0005 not yet on main: re-chain onto 0005 when it lands)
+Revision ID: 0007
+Revises: 0006 (live questions)
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Use cases and ports of the chat context (rooms, members, comments)."""
