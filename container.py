@@ -41,6 +41,7 @@ from adapters.dynamodb.base import DynamoDbTable
 from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings, make_client
 from adapters.dynamodb.delivery import DynamoDbNotificationStore
+from adapters.dynamodb.dm import DynamoDbDmTable, DynamoDbDmUnitOfWork
 from adapters.dynamodb.forum import DynamoDbForum, DynamoDbForumUnitOfWork, DynamoDbSubscriptionStore
 from adapters.dynamodb.health import DynamoDbHealthCheck
 from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
@@ -49,6 +50,7 @@ from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
 from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
+from adapters.memory.dm import MemoryDmState, MemoryDmUnitOfWork
 from adapters.memory.forum import MemoryForumState, MemoryForumUnitOfWork
 from adapters.memory.health import AlwaysReady
 from adapters.memory.live_questions import MemoryLiveState, MemoryLiveUnitOfWork, TimerScheduler
@@ -61,6 +63,7 @@ from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
 from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
+from adapters.sql.dm import SqlDmUnitOfWork
 from adapters.sql.engine import create_postgres_engine
 from adapters.sql.forum import SqlForumUnitOfWork
 from adapters.sql.health import SqlHealthCheck
@@ -70,6 +73,7 @@ from adapters.sql.permissions import SqlPermissions
 from adapters.sql.sessions import SqlSessionStore
 from adapters.sql.social import SqlSocialGraph
 from application.chat.deps import ChatDeps
+from application.dm.ports import DmDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
 from application.forum.thread_token import NoThreadTokens
@@ -595,6 +599,42 @@ class LiveContainer(containers.DeclarativeContainer):
     )
 
 
+def _dm_table(settings: Mapping[str, str], client: Any, dynamodb_settings: DynamoDbSettings) -> DynamoDbDmTable:
+    """The dm table on the shared client; PARLEY_DYNAMODB_DM_TABLE names it outright (a Cruddur table)."""
+    name = settings.get("dynamodb_dm_table") or f"{dynamodb_settings.table_prefix}{DynamoDbDmTable.NAME}"
+    return DynamoDbDmTable(client, name)
+
+
+class DmContainer(containers.DeclarativeContainer):
+    """Direct messages (issue 14): the users directory and conversations in SQL in the SQL
+    profiles, in the Cruddur-shaped DynamoDB table in `aws`, in memory in `memory`. A send writes
+    the message and both summaries in one transaction, so the context needs no bus handler."""
+
+    config = providers.Configuration()
+    core = providers.DependenciesContainer()
+
+    state = providers.Singleton(MemoryDmState)
+    table = providers.Singleton(_dm_table, config, core.dynamodb_client, core.dynamodb_settings)
+    uow = by_profile(
+        config.profile,
+        memory=providers.Factory(MemoryDmUnitOfWork, state=state, notifier=core.notifier),
+        sql=providers.Factory(SqlDmUnitOfWork, engine=core.sql_engine, notifier=core.notifier),
+        dynamodb=providers.Factory(DynamoDbDmUnitOfWork, table=table, notifier=core.notifier),
+        algorea="sql",
+    )
+    # Units of work of the reads: on SQL they take no write lock.
+    read_uow = by_profile(
+        config.profile,
+        memory=uow,
+        sql=providers.Factory(SqlDmUnitOfWork, engine=core.sql_engine, notifier=core.notifier, read_only=True),
+        dynamodb=uow,
+        algorea="sql",
+    )
+    deps = providers.Singleton(
+        DmDeps, uow=uow.provider, read_uow=read_uow.provider, clock=core.clock, notifier=core.notifier
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """The application: the configuration, the core, and each context's sub-container."""
 
@@ -616,3 +656,4 @@ class Container(containers.DeclarativeContainer):
     chat = providers.Container(ChatContainer, config=config, core=core, bus=message_bus)
     live = providers.Container(LiveContainer, config=config, core=core)
     sessions = providers.Container(SessionsContainer, config=config, core=core)
+    dm = providers.Container(DmContainer, config=config, core=core)

@@ -295,6 +295,7 @@ GRANT_TABLES = (group_memberships, item_permissions, item_help_targets, group_ma
 
 # Each context's own module adds its tables to `metadata`; imported here (last, once `metadata` is
 # complete) so that migrations' comparisons and the test helpers see every table.
+import adapters.sql.dm_tables  # noqa: E402,F401
 from adapters.sql import social as _social_tables  # noqa: E402,F401
 
 # -- live questions (PyLiveQuestions; adapters/sql/live_questions.py) ------------------------------

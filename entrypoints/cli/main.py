@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import dm as dm_cli
 from entrypoints.cli import seed_chat, seed_live, seed_social
 
 Command = Callable[[argparse.Namespace], int]
@@ -95,6 +96,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     """Create the DynamoDB tables (PARLEY_DYNAMODB_ENDPOINT_URL, PARLEY_DYNAMODB_TABLE_PREFIX) if missing."""
     from adapters.dynamodb.client import ADMIN_CLIENT_CONFIG, DynamoDbSettings, make_client
+    from adapters.dynamodb.dm import create_dm_table, dm_table_name
     from adapters.dynamodb.tables import create_tables, table_definitions
     from container import settings_from_env
 
@@ -106,6 +108,8 @@ def cmd_dynamodb_create_tables(args: argparse.Namespace) -> int:
     for definition in table_definitions(settings.table_prefix, sessions_table):
         name = definition["TableName"]
         print(f"{name}: {'created' if name in created else 'already exists'}")
+    dm_table = dm_table_name(configured)
+    print(f"{dm_table}: {'created' if create_dm_table(client, table_name=dm_table) else 'already exists'}")
     return 0
 
 
@@ -295,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed_social.register(seed_sub)
     seed_chat.add_parser(seed_sub)
     seed_live.add_parser(seed_sub)
+    dm_cli.register(sub, seed_sub)
     return parser
 
 

@@ -96,8 +96,9 @@ def _end_dev_server_connection() -> None:
             raw.shutdown(socket.SHUT_RDWR)
 
 
-# What a user's own channels carry for clients: forum notifications, new timeline entries.
-OWN_TOPIC_PAYLOADS = frozenset({"notification", "timeline_entry"})
+# What a user's own channels carry for clients: forum notifications, new timeline entries, new
+# direct messages (`dm.message`: the message and the member's summary of its group).
+OWN_TOPIC_PAYLOADS = frozenset({"notification", "timeline_entry", "message"})
 
 
 def _listen_to_own_topic(conn: Connection, hub: Any):

@@ -113,10 +113,11 @@ class TopicRegistry:
 
 def registered_topics() -> dict[str, SpecFactory]:
     """Every context's topics. One line per context."""
-    from entrypoints.ws import chat, forum, live
+    from entrypoints.ws import chat, dm, forum, live
 
     return {
         forum.FAMILY: forum.thread_spec,
         chat.FAMILY: chat.room_spec,
         live.FAMILY: live.room_spec,
+        dm.FAMILY: dm.group_spec,
     }

@@ -64,8 +64,8 @@ def _session(deps, hub, rooms: RoomTopic) -> tuple[Session, FakeSocket]:
     return Session(conn, topics, hub, MemorySubscriptionStore(), deps.clock), ws
 
 
-def test_forum_thread_is_registered():
-    assert list(registered_topics()) == ["forum.thread", "chat.room", "live.room"]
+def test_every_context_topic_is_registered():
+    assert list(registered_topics()) == ["forum.thread", "chat.room", "live.room", "dm.group"]
 
 
 def test_an_unknown_topic_is_an_error_frame(live):  # noqa: F811

@@ -1,0 +1,1 @@
+"""Direct messages: conversations ("message groups") between exactly two users (Cruddur's patterns)."""

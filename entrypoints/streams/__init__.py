@@ -1,0 +1,1 @@
+"""DynamoDB Streams consumers (`parley dm streams run`)."""
