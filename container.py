@@ -16,7 +16,9 @@ provider where it lives: `container.core.clock.override(...)`, `container.forum.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +50,7 @@ from adapters.dynamodb.outbox import AlgoreaForumUnitOfWork
 from adapters.dynamodb.sessions import DynamoDbSessionStore, sessions_table_name
 from adapters.dynamodb.social import DynamoDbSocialGraph
 from adapters.dynamodb.tables import notifications_table_name
+from adapters.memory.algorea import MemoryDirectory
 from adapters.memory.chat import MemoryChatState, MemoryChatUnitOfWork
 from adapters.memory.delivery import MemoryNotificationStore, MemorySubscriptionStore
 from adapters.memory.dm import MemoryDmState, MemoryDmUnitOfWork
@@ -61,6 +64,7 @@ from adapters.memory.social import MemorySocialGraph
 from adapters.notify.apigateway import ApiGatewayNotifier, management_client
 from adapters.notify.redis import RedisNotifier, RedisRelay
 from adapters.notify.redis_health import RedisHealthCheck
+from adapters.sql.algorea import SqlDirectory
 from adapters.sql.chat import SqlChatUnitOfWork
 from adapters.sql.delivery import SqlNotificationStore, SqlSubscriptionStore
 from adapters.sql.dm import SqlDmUnitOfWork
@@ -76,6 +80,7 @@ from application.chat.deps import ChatDeps
 from application.dm.ports import DmDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
+from application.forum.directory import EmptyDirectory
 from application.forum.thread_token import NoThreadTokens
 from application.live.deps import LiveDeps
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
@@ -149,6 +154,44 @@ def resolve_settings(settings: Mapping[str, str]) -> dict[str, str]:
 
 class InsecureConfiguration(ValueError):
     """A setting that would let anyone in where real data lives; the app refuses to start."""
+
+
+# -- the AlgoREA backend surface (docs/algorea.md) --------------------------------------------------
+
+DEFAULT_ALGOREA_BACKEND_PREFIX = "/algorea"
+# Where Parley's own APIs live: the AlgoREA surface may not be mounted over them.
+RESERVED_PREFIXES = ("/forum", "/chat", "/dm", "/live", "/sessions", "/social", "/ws", "/sls", "/docs",
+                     "/openapi.json", "/healthz", "/readyz", "/metrics", "/demo", "/static")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+MIN_EVENTS_TOKEN_CHARS = 32
+
+
+@dataclass(frozen=True)
+class AlgoreaBackendSettings:
+    """PARLEY_ALGOREA_BACKEND_PREFIX: where the surface is mounted ("" is the root, as AlgoREA's
+    own backend has it); PARLEY_ALGOREA_EVENTS_TOKEN: the event sender's shared secret (None: only
+    Parley service tokens with the forum:events scope may send events)."""
+
+    prefix: str = DEFAULT_ALGOREA_BACKEND_PREFIX
+    events_token: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> AlgoreaBackendSettings:
+        raw = settings.get("algorea_backend_prefix")
+        prefix = DEFAULT_ALGOREA_BACKEND_PREFIX if raw is None else raw.rstrip("/")
+        if prefix and not _PREFIX.fullmatch(prefix):
+            raise ValueError(f"PARLEY_ALGOREA_BACKEND_PREFIX must be empty or a path like /algorea, not {raw!r}")
+        clash = [p for p in RESERVED_PREFIXES if prefix == p or prefix.startswith(p + "/")]
+        if clash:
+            raise ValueError(f"PARLEY_ALGOREA_BACKEND_PREFIX must not be under {clash[0]}, where Parley's own API is")
+        token = settings.get("algorea_events_token") or None
+        if token is not None and (len(token) < MIN_EVENTS_TOKEN_CHARS or not token.isascii() or not token.isprintable()
+                                  or " " in token):
+            raise InsecureConfiguration(
+                f"PARLEY_ALGOREA_EVENTS_TOKEN must be at least {MIN_EVENTS_TOKEN_CHARS} printable ASCII characters "
+                "without spaces (for example `openssl rand -hex 32`)"
+            )
+        return cls(prefix, token)
 
 
 # -- choosing an adapter by storage profile ---------------------------------------------------------
@@ -419,6 +462,17 @@ class ForumContainer(containers.DeclarativeContainer):
         sql=sql_permissions,
         algorea_tokens=providers.Singleton(TokenOnlyPermissions),
     )
+
+    # What AlgoREA's thread list shows of items and users (`parley directory import`); the aws
+    # profile keeps none (its rows answer nulls) and refuses an import.
+    directory = by_profile(
+        config.profile,
+        memory=providers.Singleton(MemoryDirectory),
+        sql=providers.Singleton(SqlDirectory, core.sql_engine),
+        dynamodb=providers.Singleton(EmptyDirectory),
+        algorea="sql",
+    )
+    algorea_settings = providers.Singleton(AlgoreaBackendSettings.from_settings, config)
 
     deps = providers.Singleton(
         ForumDeps,

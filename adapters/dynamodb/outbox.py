@@ -184,6 +184,8 @@ class AlgoreaForumUnitOfWork(UnitOfWorkBase):
         self.threads = self._sql.threads
         self.follows = self._sql.follows
         self.read_markers = self._sql.read_markers
+        # Beside the status, in the same SQL transaction.
+        self.received_events = self._sql.received_events
         self.events = OutboxEventStore(self._sql, published, self)
 
     def _begin(self) -> None:

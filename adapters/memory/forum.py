@@ -31,6 +31,7 @@ class MemoryForumState:
     message_index: dict[tuple[ThreadKey, str], int] = field(default_factory=dict)
     follows: dict[tuple[ThreadKey, int], Follow] = field(default_factory=dict)
     read_markers: dict[tuple[ThreadKey, int], ReadMarker] = field(default_factory=dict)
+    received_events: dict[str, bool] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -160,6 +161,17 @@ class MemoryReadMarkerStore:
         _setter(self._state.read_markers, (marker.key, marker.user_id), self._undo)(marker)
 
 
+class MemoryReceivedEventStore:
+    def __init__(self, state: MemoryForumState, undo: list[Undo]):
+        self._state, self._undo = state, undo
+
+    def claim(self, event_id: str) -> bool:
+        if event_id in self._state.received_events:
+            return False
+        _setter(self._state.received_events, event_id, self._undo)(True)
+        return True
+
+
 class MemoryForumUnitOfWork(UnitOfWorkBase):
     def __init__(self, state: MemoryForumState, notifier: Notifier, bus: MessageBus | None = None):
         super().__init__(notifier, bus)
@@ -169,6 +181,7 @@ class MemoryForumUnitOfWork(UnitOfWorkBase):
         self.events = MemoryEventStore(state, self._undo)
         self.follows = MemoryFollowStore(state, self._undo)
         self.read_markers = MemoryReadMarkerStore(state, self._undo)
+        self.received_events = MemoryReceivedEventStore(state, self._undo)
 
     def _begin(self) -> None:
         self._state.lock.acquire()

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from adapters.sql import tables as t
+from adapters.sql.algorea import SqlReceivedEventStore
 from adapters.sql.base import SqlTransaction, SqlUnitOfWork, unavailable_as_backend_error, upsert
 from application.forum.ports import Follow, MessageUuidTaken, ReadableThreads, ReadMarker, ThreadListQuery
 from application.messagebus import MessageBus
@@ -293,3 +294,4 @@ class SqlForumUnitOfWork(SqlUnitOfWork):
         self.events = SqlEventStore(self._tx)
         self.follows = SqlFollowStore(self._tx)
         self.read_markers = SqlReadMarkerStore(self._tx)
+        self.received_events = SqlReceivedEventStore(self._tx)

@@ -363,3 +363,4 @@ live_attempts = sa.Table(
 )
 
 LIVE_QUESTION_TABLES = (live_rooms, live_room_events, live_questions, live_picks, live_attempts)
+import adapters.sql.algorea_tables  # noqa: E402,F401

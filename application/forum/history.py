@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.ports import EventAlreadyApplied
 from application.forum.topics import event_publication
 from application.shared import Actor
 from domain.forum.events import TASK_EVENT_TYPES, StoredEvent, ThreadEvent
@@ -19,14 +20,29 @@ def list_events(deps: ForumDeps, actor: Actor, key: ThreadKey, after: Cursor | N
         return uow.events.after(key, after.seq if after else 0, limit)
 
 
-def record_task_event(deps: ForumDeps, actor: Actor, event: ThreadEvent) -> StoredEvent:
-    """Attempts, submissions and grades come from the task platform, never from a user's token."""
-    if not actor.has_scope(TASK_EVENTS_SCOPE):
-        raise Forbidden("a service token with the forum:events scope is required")
+def record_task_event(
+    deps: ForumDeps, actor: Actor, event: ThreadEvent, received_id: str | None = None
+) -> StoredEvent | None:
+    """Attempts, submissions and grades come from the task platform, never from a user's token.
+
+    With `received_id` (the sender's id of the event, AlgoREA's envelope id) a repeated delivery
+    records nothing and returns None: the id is claimed in the same transaction as the append.
+    """
+    require_service(actor)
     if event.type not in TASK_EVENT_TYPES:
         raise InvalidRequest("not a task event", {"type": ["must be attempt_started, submission or grade_updated"]})
-    with deps.uow() as uow:
-        stored = uow.events.append(event)
-        uow.queue(event_publication(stored))
-        uow.commit()
-        return stored
+    try:
+        with deps.uow() as uow:
+            if received_id is not None and not uow.received_events.claim(received_id):
+                return None
+            stored = uow.events.append(event)
+            uow.queue(event_publication(stored))
+            uow.commit()
+            return stored
+    except EventAlreadyApplied:
+        return None
+
+
+def require_service(actor: Actor) -> None:
+    if not actor.has_scope(TASK_EVENTS_SCOPE):
+        raise Forbidden("a service token with the forum:events scope is required")

@@ -135,6 +135,21 @@ class ReadMarkerStore(Protocol):
     def put(self, marker: ReadMarker) -> None: ...
 
 
+class EventAlreadyApplied(Exception):
+    """Raised at commit by a store that learns only then that another writer claimed the same id."""
+
+
+class ReceivedEventStore(Protocol):
+    """Ids of the events other systems sent (AlgoREA's EventBridge envelope ids), for idempotency.
+
+    `claim` is part of the unit of work's transaction: True the first time an id is seen (a
+    rollback gives the id back), False when a committed unit already claimed it. A store that can
+    only tell at commit raises EventAlreadyApplied from `commit` instead.
+    """
+
+    def claim(self, event_id: str) -> bool: ...
+
+
 class Permissions(Protocol):
     """The grants of one user on one thread (DESIGN.md §2.1), from Parley's tables or AlgoREA tokens."""
 
@@ -160,6 +175,7 @@ class ForumUnitOfWork(Protocol):
     events: EventStore
     follows: FollowStore
     read_markers: ReadMarkerStore
+    received_events: ReceivedEventStore
 
     def __enter__(self) -> ForumUnitOfWork: ...
 

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from application.forum.deps import ForumDeps, load_thread, require_read, user_grants
 from application.forum.follows import on_status_change
-from application.forum.ports import ForumUnitOfWork, ReadableThreads, ThreadListQuery
+from application.forum.history import require_service
+from application.forum.ports import EventAlreadyApplied, ForumUnitOfWork, ReadableThreads, ThreadListQuery
 from application.forum.thread_token import thread_claims_for
 from application.forum.topics import access_check_publication, event_publication
 from application.shared import Actor
@@ -68,6 +69,44 @@ def update_thread(deps: ForumDeps, actor: Actor, key: ThreadKey, update: ThreadU
     return ThreadView(updated, can_write(grants, updated), token=_thread_token(deps, actor, updated, grants))
 
 
+def apply_status_change(
+    deps: ForumDeps,
+    actor: Actor,
+    key: ThreadKey,
+    status: ThreadStatus,
+    helper_group_id: int | None,
+    by_user_id: int,
+    received_id: str | None = None,
+) -> bool:
+    """A status change another system already decided (AlgoREA's backend, with its own rules): the
+    service records it as the thread's new state, with the same events and follows as an update.
+
+    Only a service may (the forum:events scope); the body rules still hold (a helper group to open,
+    none to close). With `received_id`, a repeated delivery changes nothing; returns whether
+    this call applied it.
+    """
+    require_service(actor)
+    update = ThreadUpdate(status=status, helper_group_id=None if status == ThreadStatus.CLOSED else helper_group_id)
+    now = deps.now()
+    try:
+        with deps.uow() as uow:
+            if received_id is not None and not uow.received_events.claim(received_id):
+                return False
+            thread = load_thread(uow.threads, key)
+            updated, change = thread.apply(update, now)
+            if updated != thread:
+                uow.threads.save(updated)
+            for event in status_events(key, by_user_id, change.before, change.after, now):
+                uow.queue(event_publication(uow.events.append(event)))
+            on_status_change(uow, change, key, by_user_id, now)
+            if updated.helper_group_id != thread.helper_group_id and not change.changed:
+                uow.queue(access_check_publication(key))
+            uow.commit()
+    except EventAlreadyApplied:
+        return False
+    return True
+
+
 def _thread_token(deps: ForumDeps, actor: Actor, thread: Thread, grants: Grants) -> str | None:
     """Signed after the unit of work ends: signing takes a while and needs no lock."""
     return deps.thread_tokens.issue(thread_claims_for(actor, thread, grants, deps.now()))
@@ -80,9 +119,11 @@ class ThreadSelection:
     is_mine: bool = False
     watched_group_id: int | None = None
     helper_group_id: int | None = None
+    # AlgoREA's is_mine=0: the threads the user may read whose participant is not the user.
+    others: bool = False
 
     def validate(self) -> None:
-        chosen = sum([self.is_mine, self.watched_group_id is not None, self.helper_group_id is not None])
+        chosen = sum([self.is_mine, self.watched_group_id is not None, self.helper_group_id is not None, self.others])
         if chosen != 1:
             raise InvalidRequest(
                 "choose which threads to list",
@@ -134,6 +175,8 @@ def list_threads(
             batch = uow.threads.list(query)
             for thread in batch:
                 scanned += 1
+                if selection.others and thread.key.participant_id == actor.user_id:
+                    continue
                 grants = user_grants(deps, actor, thread)
                 if can_read(grants, thread, now):
                     views.append(_view(uow, actor, thread, grants))
@@ -144,6 +187,15 @@ def list_threads(
             last = batch[-1]
             query = replace(query, after=(last.latest_update_at, last.key))
     return views
+
+
+def thread_position(deps: ForumDeps, actor: Actor, key: ThreadKey) -> tuple[datetime, ThreadKey] | None:
+    """Where a thread the user may read stands in the lists' order (None: it has no row), to resume
+    a list after it."""
+    with deps.reader() as uow:
+        thread = load_thread(uow.threads, key)
+        require_read(deps, actor, thread)
+    return None if thread.latest_update_at is None else (thread.latest_update_at, key)
 
 
 def _readable(deps: ForumDeps, actor: Actor, now: datetime) -> ReadableThreads:

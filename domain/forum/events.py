@@ -160,10 +160,13 @@ def submission(
     return ThreadEvent(key, EventType.SUBMISSION, now, None, data)
 
 
-def grade_updated(key: ThreadKey, attempt_id: int, answer_id: int, score: float, now: datetime) -> ThreadEvent:
-    return ThreadEvent(
-        key, EventType.GRADE_UPDATED, now, None, {"attempt_id": attempt_id, "answer_id": answer_id, "score": score}
-    )
+def grade_updated(
+    key: ThreadKey, attempt_id: int, answer_id: int, score: float, now: datetime, validated: bool | None = None
+) -> ThreadEvent:
+    data: dict[str, Any] = {"attempt_id": attempt_id, "answer_id": answer_id, "score": score}
+    if validated is not None:
+        data["validated"] = validated
+    return ThreadEvent(key, EventType.GRADE_UPDATED, now, None, data)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import chat, dm, forum, live, openapi, ops, sessions, social
+from entrypoints.http import algorea, chat, dm, forum, live, openapi, ops, sessions, social
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
@@ -44,6 +44,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     container.core.authenticator()
     container.core.thread_tokens()
     container.sessions.deps()  # the session settings: lifetimes, cache bound, token key
+    algorea_backend = container.forum.algorea_settings()  # its prefix and events credential
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
         container.core.sql_engine()
@@ -66,6 +67,10 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     api.register_blueprint(live.bp)
     api.register_blueprint(sessions.bp)
     api.register_blueprint(dm.bp)
+    # Always mounted: it is AlgoREA's shape of the forum's own use cases, under the same credentials
+    # (docs/algorea.md); only the event sender's secret is optional.
+    api.register_blueprint(algorea.bp, url_prefix=algorea_backend.prefix or None)
+    api.register_blueprint(algorea.events_bp, url_prefix=algorea_backend.prefix or None)
     app.register_blueprint(openapi.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)

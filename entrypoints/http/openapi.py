@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 from flask_smorest.spec.plugins import FlaskPlugin
 
 from entrypoints.http import schemas
+from entrypoints.http.algorea import schemas as algorea_schemas
 from entrypoints.http.blueprint import Api, error_response_doc
 from entrypoints.http.converters import ID_PATTERN, Id64Converter, id64_parameter_schema
 
@@ -70,6 +71,11 @@ def init_api(app: Flask) -> Api:
     marshmallow.converter.add_attribute_function(_id_pattern)
     marshmallow.converter.add_attribute_function(_flag_values)
     api.spec.components.schema("ErrorEnvelope", schema=schemas.ErrorEnvelope)
+    api.spec.components.schema("AlgoreaError", schema=algorea_schemas.AlgoreaError)
+    api.spec.components.security_scheme(
+        "algoreaEvents",
+        {"type": "http", "scheme": "bearer", "description": "PARLEY_ALGOREA_EVENTS_TOKEN, the event sender's secret"},
+    )
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     api.spec.components.security_scheme(
         "devUser",

@@ -23,7 +23,7 @@ from adapters.dynamodb.forum.follows import DynamoDbFollowStore, DynamoDbReadMar
 from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, follows_pk, item_key, message_pk
 from adapters.dynamodb.forum.threads import DynamoDbThreadRepository, buffer_thread_write
 from adapters.dynamodb.transaction import DynamoDbTransaction
-from application.forum.ports import Follow, MessageUuidTaken, ReadMarker
+from application.forum.ports import EventAlreadyApplied, Follow, MessageUuidTaken, ReadMarker
 from application.messagebus import MessageBus
 from application.shared import Notifier
 from application.unit_of_work import UnitOfWorkBase
@@ -39,6 +39,7 @@ LOCAL_QUEUE_TIMEOUT = 5.0
 # failed counter condition is not among them: the unit renumbers its events and tries again.
 CONFLICTS = {
     "message": MessageUuidTaken,
+    "received": EventAlreadyApplied,
     "thread": lambda: Conflict("the thread changed meanwhile, try again", {"status": ["changed by another request"]}),
     "replace": lambda: Conflict("the message changed meanwhile, try again", {"uuid": ["changed by another request"]}),
 }
@@ -80,6 +81,7 @@ class _UnitState:
         self.saved_threads: dict[ThreadKey, Thread] = {}
         self.follows: dict[tuple[ThreadKey, int], Follow | None] = {}
         self.markers: dict[tuple[ThreadKey, int], ReadMarker] = {}
+        self.received: set[str] = set()
 
 
 class DynamoDbForumUnitOfWork(UnitOfWorkBase):
@@ -93,6 +95,7 @@ class DynamoDbForumUnitOfWork(UnitOfWorkBase):
         self.events = DynamoDbEventStore(forum, self)
         self.follows = DynamoDbFollowStore(forum, self)
         self.read_markers = DynamoDbReadMarkerStore(forum, self)
+        self.received_events = DynamoDbReceivedEventStore(forum, self)
         self._held: list[threading.RLock] = []
 
     def _begin(self) -> None:
@@ -189,3 +192,24 @@ class DynamoDbForumUnitOfWork(UnitOfWorkBase):
                 tx.put("follow", follow_item(follow))
         for marker in state.markers.values():
             tx.put("marker", marker_item(marker))
+        for event_id in sorted(state.received):
+            # A concurrent claim of the same id fails this condition: EventAlreadyApplied at commit.
+            tx.put("received", item_key(received_pk(event_id), 0), "attribute_not_exists(PK)")
+
+
+def received_pk(event_id: str) -> str:
+    return f"RECEIVED#{event_id}"
+
+
+class DynamoDbReceivedEventStore:
+    """An id is claimed with a GetItem now and a conditional put in the unit's TransactWriteItems."""
+
+    def __init__(self, forum: DynamoDbForum, unit: DynamoDbForumUnitOfWork):
+        self._forum, self._unit = forum, unit
+
+    def claim(self, event_id: str) -> bool:
+        state = self._unit.state
+        if event_id in state.received or self._forum.get_item(received_pk(event_id), 0) is not None:
+            return False
+        state.received.add(event_id)
+        return True
