@@ -207,6 +207,52 @@ def _grants_import_refusal(settings) -> str | None:
     return None
 
 
+def cmd_directory_import(args: argparse.Namespace) -> int:
+    """Load an AlgoREA directory document (items, users: what the thread list shows of them) into
+    PARLEY_DATABASE_URL; validated whole first, stored in one transaction, importing again changes nothing."""
+    import json
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from adapters.directory_document import InvalidDirectoryDocument, parse_directory_document
+    from adapters.sql.algorea import SqlDirectory
+    from adapters.sql.migrate import current_revision, head_revision
+    from container import SQL_PROFILES, settings_from_env
+
+    settings = settings_from_env()
+    if settings["profile"] not in SQL_PROFILES:
+        print(
+            f"parley directory import: PARLEY_PROFILE={settings['profile']} keeps no directory; the SQL profiles "
+            "(embedded, postgres, algorea) do",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            items, users = parse_directory_document(json.load(handle))
+    except (OSError, ValueError) as err:
+        if isinstance(err, InvalidDirectoryDocument):
+            print(f"parley directory import: invalid document: {err}", file=sys.stderr)
+        else:
+            print(f"parley directory import: cannot read {args.file}: {err}", file=sys.stderr)
+        return 2
+    try:
+        engine = _sql_engine(settings)
+        try:
+            if current_revision(engine) != head_revision():
+                print("parley directory import: the schema is not current: run `parley db upgrade` first",
+                      file=sys.stderr)
+                return 1
+            item_count, user_count = SqlDirectory(engine).import_entries(items, users)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as err:
+        print(f"parley directory import: {err}", file=sys.stderr)
+        return 1
+    print(f"items: {item_count}, users: {user_count}")
+    return 0
+
+
 def cmd_grants_recheck(args: argparse.Namespace) -> int:
     """Tell every server's open websockets to re-check their readers' access now (after grants
     were changed outside Parley, for example by SQL); without it they re-check within 30 s."""
@@ -293,6 +339,15 @@ def build_parser() -> argparse.ArgumentParser:
         "recheck", help="make open websockets re-check access now (after changing grants outside Parley)"
     )
     grants_recheck.set_defaults(run=cmd_grants_recheck)
+
+    directory = sub.add_parser("directory", help="AlgoREA's directory of items and users (PARLEY_DATABASE_URL)")
+    directory_sub = directory.add_subparsers(dest="directory_command", required=True)
+    directory_import = directory_sub.add_parser(
+        "import", help="load a directory JSON document (all or nothing); importing again changes nothing"
+    )
+    directory_import.add_argument("file", help="JSON: {items: [{id, type, title, language_tag}], users: [{id, login, "
+                                               "first_name, last_name, show_personal_info}]}")
+    directory_import.set_defaults(run=cmd_directory_import)
 
     seed = sub.add_parser("seed", help="demo data for one context, on the configured profile")
     seed_sub = seed.add_subparsers(dest="seed_context", required=True)

@@ -12,11 +12,13 @@ import logging
 from http import HTTPStatus
 
 from flask import Blueprint, jsonify
+from flask_limiter import RateLimitExceeded
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from application.shared import BackendUnavailable, Unauthenticated
 from domain.shared import DomainError, Forbidden, InvalidRequest
+from entrypoints.http import limits
 from entrypoints.http.errors import STATUS_OF, ArgumentsRefused
 
 log = logging.getLogger(__name__)
@@ -70,10 +72,19 @@ def algorea_error(status: int, error_text: str, errors: dict | None = None, head
 def install(bp: Blueprint) -> None:
     """Every error of `bp`'s requests (its hooks' too) answered in AlgoREA's style, never a 500."""
     bp.register_error_handler(ArgumentsRefused, _arguments_refused)
+    bp.register_error_handler(RateLimitExceeded, _rate_limited)
+    bp.register_error_handler(limits.ReadRateLimited, _rate_limited)
     bp.register_error_handler(DomainError, _domain_error)
     bp.register_error_handler(ValidationError, _validation_error)
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(Exception, _unexpected)
+
+
+def _rate_limited(error: Exception):
+    """The limits' own answer (its wording and Retry-After), in AlgoREA's body."""
+    answer = limits._reads_limited(error) if isinstance(error, limits.ReadRateLimited) else limits._rate_limited(error)
+    message = (answer.get_json() or {}).get("message", "too many requests")
+    return algorea_error(429, message, headers={"Retry-After": answer.headers["Retry-After"]})
 
 
 def _arguments_refused(error: ArgumentsRefused):
