@@ -29,8 +29,9 @@ class SqlReceivedEventStore:
     def claim(self, event_id: str) -> bool:
         insert = postgresql.insert if self._tx.dialect == "postgresql" else sqlite.insert
         statement = insert(forum_received_events).values(event_id=event_id, received_at=datetime.now(UTC))
-        result = self._tx.execute(statement.on_conflict_do_nothing(index_elements=["event_id"]))
-        return result.rowcount == 1
+        statement = statement.on_conflict_do_nothing(index_elements=["event_id"])
+        # RETURNING says whether a row went in (psycopg's rowcount for this statement is -1).
+        return self._tx.execute(statement.returning(forum_received_events.c.event_id)).first() is not None
 
 
 class SqlDirectory:
