@@ -37,15 +37,25 @@ class _Strict(Schema):
         unknown = RAISE
 
 
+def _no_control_characters(text: str) -> None:
+    # PostgreSQL cannot store NUL, and no title or login has a control character.
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise ValidationError("must not contain control characters")
+
+
 def _text(chars: int) -> fields.String:
-    return fields.String(allow_none=True, load_default=None, validate=validate.Length(max=chars))
+    return fields.String(
+        allow_none=True, load_default=None, validate=[validate.Length(max=chars), _no_control_characters]
+    )
 
 
 class _Item(_Strict):
     id = _Id(required=True)
     type = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(ITEM_TYPES))
     title = _text(TITLE_CHARS)
-    language_tag = fields.String(allow_none=True, load_default=None, validate=validate.Length(min=1, max=16))
+    language_tag = fields.String(
+        allow_none=True, load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9-]{1,16}$", error="a BCP 47 tag")
+    )
 
 
 class _User(_Strict):

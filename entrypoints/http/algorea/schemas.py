@@ -126,7 +126,9 @@ class AlgoreaEventDetail(_Open):
 
 class AlgoreaEventEnvelope(_Open):
     version = fields.String()
-    id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    # EventBridge's ids are UUIDs; any other sender's is printable ASCII (no NUL reaches a store).
+    id = fields.String(required=True, validate=validate.Regexp(r"^[\x21-\x7e]{1,128}$",
+                                                               error="1 to 128 printable ASCII characters"))
     detail_type = fields.String(data_key="detail-type", required=True)
     source = fields.String()
     time = fields.String()

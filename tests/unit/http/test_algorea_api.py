@@ -546,3 +546,46 @@ def test_the_prefix_is_configurable(prefix, path, make_app):
 def test_bad_settings_stop_the_start(settings, message, make_app):
     with pytest.raises(ValueError, match=message):
         make_app({"profile": "memory", **settings})
+
+
+# -- backend outages, limits and sizes, in AlgoREA's body -------------------------------------------------
+
+
+class DownDirectory(MemoryDirectory):
+    def items(self, item_ids):
+        from application.shared import BackendUnavailable
+
+        raise BackendUnavailable("database")
+
+
+def test_a_backend_outage_is_a_503_with_retry_after(client):
+    seed_threads(client.application, Thread(KEY, ThreadStatus.WAITING_FOR_TRAINER, HELPERS, 0, NOW))
+    client.application.container.forum.directory.override(providers.Object(DownDirectory()))
+    answer = client.get(f"{PREFIX}/threads?is_mine=1", headers=as_participant())
+    assert answer.status_code == 503 and int(answer.headers["Retry-After"]) >= 1
+    assert answer.get_json() == {"success": False, "message": "Service Unavailable",
+                                 "error_text": "Database is unavailable, try again shortly"}
+
+
+def test_the_write_limit_answers_429_in_algorea_s_body(make_app):
+    app = make_app({"profile": "memory", "write_rate_limit": "1/minute"})
+    client = app.test_client()
+    body = {"status": "waiting_for_trainer", "helper_group_id": "5"}
+    client.put(THREAD, json=body, headers={"X-Parley-User": "1"})
+    limited = client.put(THREAD, json=body, headers={"X-Parley-User": "1"})
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.get_json()["success"] is False and limited.get_json()["message"] == "Too Many Requests"
+
+
+def test_a_body_over_64_kib_is_a_413_in_algorea_s_body(client):
+    answer = client.post(EVENTS, json=envelope("submission_created", {**SUBMISSION, "pad": "x" * 70_000}),
+                         headers=SENDER)
+    assert answer.status_code == 413
+    assert answer.get_json()["success"] is False and answer.get_json()["message"] == "Request Entity Too Large"
+
+
+@pytest.mark.parametrize("event_id", ["", "a\x00b", "x" * 129, "with space"])
+def test_an_event_id_must_be_printable_ascii(client, event_id):
+    answer = client.post(EVENTS, json=envelope("submission_created", SUBMISSION, event_id), headers=SENDER)
+    assert answer.status_code == 400 and answer.get_json()["errors"] == {"id": ["1 to 128 printable ASCII characters"]}
+    assert thread_events(client) == []
