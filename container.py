@@ -39,6 +39,7 @@ from adapters.auth.sessions import (
     session_token_key_from_settings,
     token_seconds,
 )
+from adapters.dynamodb.algorea import DynamoDbDirectory
 from adapters.dynamodb.base import DynamoDbTable
 from adapters.dynamodb.chat import DynamoDbChat, DynamoDbChatUnitOfWork
 from adapters.dynamodb.client import DynamoDbSettings, make_client
@@ -80,7 +81,6 @@ from application.chat.deps import ChatDeps
 from application.dm.ports import DmDeps
 from application.forum import handlers as forum_handlers
 from application.forum.deps import ForumDeps
-from application.forum.directory import EmptyDirectory
 from application.forum.thread_token import NoThreadTokens
 from application.live.deps import LiveDeps
 from application.messagebus import BackgroundRunner, InlineRunner, MessageBus, merge_handlers
@@ -463,13 +463,12 @@ class ForumContainer(containers.DeclarativeContainer):
         algorea_tokens=providers.Singleton(TokenOnlyPermissions),
     )
 
-    # What AlgoREA's thread list shows of items and users (`parley directory import`); the aws
-    # profile keeps none (its rows answer nulls) and refuses an import.
+    # What AlgoREA's thread list shows of items and users (`parley directory import`).
     directory = by_profile(
         config.profile,
         memory=providers.Singleton(MemoryDirectory),
         sql=providers.Singleton(SqlDirectory, core.sql_engine),
-        dynamodb=providers.Singleton(EmptyDirectory),
+        dynamodb=providers.Singleton(DynamoDbDirectory, table),
         algorea="sql",
     )
     algorea_settings = providers.Singleton(AlgoreaBackendSettings.from_settings, config)

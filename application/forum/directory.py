@@ -38,16 +38,3 @@ class Directory(Protocol):
     def items(self, item_ids: Iterable[int]) -> dict[int, DirectoryItem]: ...
 
     def users(self, group_ids: Iterable[int]) -> dict[int, DirectoryUser]: ...
-
-
-class EmptyDirectory:
-    """Where a profile keeps no directory: every lookup is unknown, and importing is refused."""
-
-    def import_entries(self, items: list[DirectoryItem], users: list[DirectoryUser]) -> tuple[int, int]:
-        raise NotImplementedError("this storage profile keeps no AlgoREA directory")
-
-    def items(self, item_ids: Iterable[int]) -> dict[int, DirectoryItem]:
-        return {}
-
-    def users(self, group_ids: Iterable[int]) -> dict[int, DirectoryUser]:
-        return {}

@@ -220,10 +220,10 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
     from container import SQL_PROFILES, settings_from_env
 
     settings = settings_from_env()
-    if settings["profile"] not in SQL_PROFILES:
+    if settings["profile"] not in (*SQL_PROFILES, "aws"):
         print(
-            f"parley directory import: PARLEY_PROFILE={settings['profile']} keeps no directory; the SQL profiles "
-            "(embedded, postgres, algorea) do",
+            f"parley directory import: PARLEY_PROFILE={settings['profile']} keeps nothing between runs; import "
+            "into embedded, postgres, algorea (SQL) or aws (DynamoDB)",
             file=sys.stderr,
         )
         return 2
@@ -236,6 +236,8 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
         else:
             print(f"parley directory import: cannot read {args.file}: {err}", file=sys.stderr)
         return 2
+    if settings["profile"] == "aws":
+        return _import_directory_into_dynamodb(settings, items, users)
     try:
         engine = _sql_engine(settings)
         try:
@@ -248,6 +250,22 @@ def cmd_directory_import(args: argparse.Namespace) -> int:
             engine.dispose()
     except SQLAlchemyError as err:
         print(f"parley directory import: {err}", file=sys.stderr)
+        return 1
+    print(f"items: {item_count}, users: {user_count}")
+    return 0
+
+
+def _import_directory_into_dynamodb(settings, items, users) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from adapters.dynamodb.algorea import DynamoDbDirectory
+    from adapters.dynamodb.forum import DynamoDbForum
+    from application.shared import BackendUnavailable
+
+    try:
+        item_count, user_count = DynamoDbDirectory(DynamoDbForum.from_settings(settings)).import_entries(items, users)
+    except (BotoCoreError, ClientError, BackendUnavailable) as err:
+        print(f"parley directory import: {err} (importing again completes it)", file=sys.stderr)
         return 1
     print(f"items: {item_count}, users: {user_count}")
     return 0

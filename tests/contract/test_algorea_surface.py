@@ -70,8 +70,21 @@ def sql_database(request):
     return fresh_database(request, request.param)
 
 
-def test_the_directory_replaces_entries_by_id_and_answers_what_it_knows(sql_database):
-    directory = SqlDirectory(sql_database.engine)
+@pytest.fixture(params=["memory", "sqlite", "postgres", "dynamodb"])
+def directory(request):
+    if request.param == "memory":
+        from adapters.memory.algorea import MemoryDirectory
+
+        return MemoryDirectory()
+    if request.param == "dynamodb":
+        from adapters.dynamodb.algorea import DynamoDbDirectory
+        from tests.support.dynamodb import fresh_forum
+
+        return DynamoDbDirectory(fresh_forum(request))
+    return SqlDirectory(fresh_database(request, request.param).engine)
+
+
+def test_the_directory_replaces_entries_by_id_and_answers_what_it_knows(directory):
     assert directory.import_entries(
         [DirectoryItem(1, "Task", "Loops", "en"), DirectoryItem(2)], [DirectoryUser(7, "alice", "Alice", "Martin")]
     ) == (2, 1)
@@ -79,6 +92,27 @@ def test_the_directory_replaces_entries_by_id_and_answers_what_it_knows(sql_data
     assert directory.items([1, 2, 3]) == {1: DirectoryItem(1, "Chapter", "Boucles", "fr"), 2: DirectoryItem(2)}
     assert directory.users([7, 8]) == {7: DirectoryUser(7, "alice", "Alice", "Martin", False)}
     assert directory.items([]) == {}
+    many = [DirectoryItem(i, title=f"item {i}") for i in range(10, 260)]  # more than one request's worth
+    assert directory.import_entries(many, []) == (250, 0)
+    assert directory.items(range(10, 260)) == {i.item_id: i for i in many}
+
+
+def test_directory_import_on_the_aws_profile(request, tmp_path, monkeypatch, capsys):
+    from adapters.dynamodb.algorea import DynamoDbDirectory
+    from tests.support.dynamodb import fresh_forum
+
+    forum = fresh_forum(request)
+    monkeypatch.setenv("PARLEY_PROFILE", "aws")
+    monkeypatch.setenv("PARLEY_AUTH", "jwt")
+    monkeypatch.setenv("PARLEY_DYNAMODB_ENDPOINT_URL", request.getfixturevalue("dynamodb_endpoint"))
+    monkeypatch.setenv("PARLEY_DYNAMODB_TABLE_PREFIX", forum.table.removesuffix("forum"))
+    doc = tmp_path / "directory.json"
+    doc.write_text(json.dumps({"items": [{"id": 1, "title": "Loops"}], "users": [{"id": 7, "login": "alice"}]}))
+    assert main(["directory", "import", str(doc)]) == 0
+    assert "items: 1, users: 1" in capsys.readouterr().out
+    assert DynamoDbDirectory(forum).users([7]) == {7: DirectoryUser(7, "alice")}
+    monkeypatch.setenv("PARLEY_PROFILE", "memory")
+    assert main(["directory", "import", str(doc)]) == 2
 
 
 def test_directory_import_is_all_or_nothing(sql_database, tmp_path, monkeypatch, capsys):
