@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 
-from flask import request
+from flask import g, request
 from marshmallow import ValidationError
 
 from application.forum import history, threads
@@ -46,6 +46,13 @@ def events_actor() -> Actor:
     return current_actor()
 
 
+@events_bp.before_request
+def authenticate_sender() -> None:
+    """Before the body is read: who may not send events learns nothing of their body's faults."""
+    g.actor = events_actor()
+    history.require_service(g.actor)
+
+
 @events_bp.post("/events")
 @events_bp.arguments(schemas.AlgoreaEventEnvelope, example={
     "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "submission_created",
@@ -60,8 +67,7 @@ def events_actor() -> Actor:
 @events_bp.errors(400, 401, 403, 413, 415, 429, 503)
 def receive_event(envelope: dict):
     """Apply one AlgoREA backend event (EventBridge envelope); a repeated id changes nothing"""
-    actor = events_actor()
-    history.require_service(actor)
+    actor = g.actor
     kind, detail = envelope["detail_type"], envelope["detail"]
     if kind not in schemas.PAYLOADS or _major(detail["version"]) > SUPPORTED_MAJOR_VERSION:
         return _reply("ignored", envelope["id"], False)

@@ -488,6 +488,14 @@ def test_event_credentials(client, headers_of, role, status):
         assert thread_events(client) == []
 
 
+def test_credentials_are_checked_before_the_body(client, headers_of):
+    assert client.post(EVENTS, json={"detail": {}}).status_code == 401
+    assert client.post(EVENTS, data="not json", headers=headers_of["expired"]).status_code == 401
+    answer = client.post(EVENTS, json={"detail": {}}, headers=headers_of["participant"])
+    assert answer.status_code == 403 and answer.get_json() == FORBIDDEN
+    assert client.post(EVENTS, json={"detail": {}}, headers=SENDER).status_code == 400
+
+
 @pytest.mark.parametrize("header", [f"Bearer {EVENTS_TOKEN[:-1]}x", f"Basic {EVENTS_TOKEN}", EVENTS_TOKEN])
 def test_a_wrong_events_secret_is_401(client, header):
     answer = client.post(EVENTS, json=envelope("submission_created", SUBMISSION), headers={"Authorization": header})
