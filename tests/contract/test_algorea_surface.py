@@ -62,6 +62,29 @@ def test_two_units_claiming_one_id_commit_it_once(uow_factory, backend):
                 second.commit()
 
 
+def test_applying_events_twice_changes_nothing_the_second_time(uow_factory):
+    from adapters.memory.permissions import GrantTables, OpenPermissions
+    from application.forum import history, threads
+    from application.forum.deps import ForumDeps
+    from application.shared import Actor, SystemClock
+    from domain.forum import events as ev
+    from domain.forum.model import ThreadKey, ThreadStatus
+
+    deps = ForumDeps(uow=uow_factory, read_uow=uow_factory, permissions=OpenPermissions(GrantTables()),
+                     clock=SystemClock())
+    service, key = Actor(None, frozenset({"forum:events"})), ThreadKey(100, 2)
+    for expected in (True, False):
+        assert threads.apply_status_change(
+            deps, service, key, ThreadStatus.WAITING_FOR_TRAINER, 5, 2, received_id="open") is expected
+        stored = history.record_task_event(deps, service, ev.submission(key, 0, 12, deps.now()), received_id="sub")
+        assert (stored is not None) is expected
+    with uow_factory() as uow:
+        thread = uow.threads.get(key)
+        assert (thread.status, thread.helper_group_id) == (ThreadStatus.WAITING_FOR_TRAINER, 5)
+        assert [e.type for e in uow.events.after(key, 0, 10)] == [ev.EventType.THREAD_OPENED, ev.EventType.SUBMISSION]
+        assert {f.user_id for f in uow.follows.of_thread(key)} == {2}
+
+
 # -- the directory ----------------------------------------------------------------------------------
 
 
