@@ -49,3 +49,12 @@ export function describe(error) {
   const retry = error.retryAfter ? ` Try again in ${error.retryAfter} s.` : "";
   return `${title}${status}: ${error.message}.${retry}`.replace("..", ".");
 }
+
+// A websocket error frame's code, said the way HTTP errors are.
+const SOCKET_CODES = { forbidden: 403, not_found: 404, bad_request: 400, rate_limited: 429, too_many_subscriptions: 429 };
+
+export function refusal(what, code, message) {
+  const status = SOCKET_CODES[code];
+  const title = WHAT_IT_MEANS[status] || "Refused";
+  return `${what}: ${title}${status ? ` (${status})` : ""}: ${message || code}.`;
+}

@@ -1,4 +1,5 @@
 // Chat: the rooms one joined, create / join / leave, a room's comments live, older ones on scroll.
+import { refusal } from "./api.js";
 import { clear, field, h, time } from "./dom.js";
 
 const OLDER_PAGE = 20;
@@ -97,6 +98,17 @@ export function mountChat(root, ctx) {
     shown.clear();
     title.textContent = `Room ${id}`;
     leaveButton.hidden = olderButton.hidden = false;
+    let newest = null;
+    try {
+      // The newest page over HTTP (newest first); the socket then resumes after its newest comment.
+      const page = await api("GET", `/chat/rooms/${encodeURIComponent(id)}/comments/latest?limit=${OLDER_PAGE}`);
+      for (const c of [...page].reverse()) addComment(c, "end");
+      newest = page.length ? page[0].cursor : null;
+      if (page.length < OLDER_PAGE) { noMoreOlder = true; olderButton.hidden = true; }
+    } catch (error) {
+      showError(error);
+      return;
+    }
     unsubscribe = socket.subscribe({ topic: "chat.room", room_id: id }, {
       event: (event) => {
         if (event.type === "comment") addComment(event, "end");
@@ -107,8 +119,8 @@ export function mountChat(root, ctx) {
           close();
         }
       },
-      refused: (code, message) => { showError(`Room ${id}: ${message || code}`); },
-    });
+      refused: (code, message) => { showError(refusal(`Room ${id}`, code, message)); },
+    }, newest);
   }
 
   function commentItem(c) {

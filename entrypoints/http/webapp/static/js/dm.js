@@ -1,5 +1,6 @@
 // Direct messages: the inbox (newest first, last message, unread counts), one conversation live,
 // sending, and a new conversation by handle. The inbox follows the user's own channel.
+import { refusal } from "./api.js";
 import { clear, field, h, time } from "./dom.js";
 
 export function mountDm(root, ctx) {
@@ -85,7 +86,7 @@ export function mountDm(root, ctx) {
     title.textContent = `With ${summary.user_display_name} (@${summary.user_handle})`;
     unsubscribe = socket.subscribe({ topic: "dm.group", message_group_uuid: summary.message_group_uuid }, {
       event: (m) => { addMessage(m); markRead(); },
-      refused: (code, message) => showError(`Conversation: ${message || code}`),
+      refused: (code, message) => showError(refusal("This conversation", code, message)),
     });
     markRead();
   }

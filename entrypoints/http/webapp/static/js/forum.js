@@ -1,5 +1,6 @@
 // Forum: the threads one may read (with unread counts), one thread's messages live, posting,
 // its status, following it, and the user's notifications.
+import { refusal } from "./api.js";
 import { clear, field, h, time } from "./dom.js";
 
 const STATUS_TEXT = {
@@ -112,11 +113,11 @@ export function mountForum(root, ctx) {
     seen.clear();
     clear(messages);
     title.textContent = `Thread: item ${current.item_id}, participant ${current.participant_id}`;
-    await refreshThread();
+    if (!(await refreshThread())) return;
     await refreshFollow();
     unsubscribe = socket.subscribe({ topic: "forum.thread", ...current }, {
       event: (event) => { showEvent(event); markRead(); },
-      refused: (code, message) => showError(`Live thread: ${message || code}`),
+      refused: (code, message) => showError(refusal("This thread's live updates", code, message)),
     });
   }
 
@@ -125,9 +126,12 @@ export function mountForum(root, ctx) {
       const thread = await api("GET", threadPath());
       statusText.textContent = `Status: ${STATUS_TEXT[thread.status] || thread.status}`;
       statusText.dataset.status = thread.status;
+      return true;
     } catch (error) {
       statusText.textContent = "You may not read this thread.";
+      statusText.dataset.status = "";
       showError(error);
+      return false;
     }
   }
 

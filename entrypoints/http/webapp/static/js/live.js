@@ -2,6 +2,7 @@
 // arriving) and a student view (the current question, answering, the result once released).
 // The room's own events come on the live.room topic; attempts, counts and a student's result come
 // on the user's own channel and are read again from GET /live/rooms/{id} after a reconnect.
+import { refusal } from "./api.js";
 import { clear, field, h } from "./dom.js";
 
 export function mountLive(root, ctx) {
@@ -47,7 +48,7 @@ export function mountLive(root, ctx) {
     if (!(await reload())) return;
     unsubscribe = socket.subscribe({ topic: "live.room", room_id: id }, {
       event: () => reload(),
-      refused: (code, message) => showError(`Room ${id}: ${message || code}`),
+      refused: (code, message) => showError(refusal(`Room ${id}`, code, message)),
     });
   }
 

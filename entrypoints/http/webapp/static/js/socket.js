@@ -53,9 +53,10 @@ export class LiveSocket {
   }
 
   // fields: the topic and its key fields, e.g. {topic: "chat.room", room_id: "lobby"}.
-  // handlers.event(event, {replayed}) gets each event once; handlers.refused(code, message).
-  subscribe(fields, handlers) {
-    const sub = { id: `s${this.nextId++}`, fields, handlers, cursor: null, seen: new Set(), active: true };
+  // handlers.event(event) gets each event once; handlers.refused(code, message). `since`: the
+  // cursor of the newest event the caller already shows (read over HTTP), if any.
+  subscribe(fields, handlers, since = null) {
+    const sub = { id: `s${this.nextId++}`, fields, handlers, cursor: since, seen: new Set(), active: true };
     this.subs.set(sub.id, sub);
     this.sendSubscribe(sub);
     return () => this.unsubscribe(sub);
