@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -71,8 +72,11 @@ def call(base: str, method: str, path: str, token: str | None, body=None):
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.loads(answer.read() or b"null")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as err:
+        raise AssertionError(f"{method} {path}: {err.code} {err.read().decode(errors='replace')}") from None
 
 
 def import_demo_grants(database_url: str) -> None:

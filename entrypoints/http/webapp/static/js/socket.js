@@ -22,6 +22,10 @@ export class LiveSocket {
     this.everReady = false;
     this.stopped = false;
     this.ws = null;
+    this.retryTimer = null;
+    // Back online (a laptop waking, a train leaving a tunnel): try now rather than at the next retry.
+    this.retryNow = () => { if (this.retryTimer !== null) { clearTimeout(this.retryTimer); this.retryTimer = null; this.open(); } };
+    window.addEventListener("online", this.retryNow);
     this.open();
   }
 
@@ -43,12 +47,14 @@ export class LiveSocket {
       return;
     }
     this.onStatus("offline", this.retryMs);
-    setTimeout(() => this.open(), this.retryMs);
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.open(); }, this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, LAST_RETRY_MS);
   }
 
   stop() {
     this.stopped = true;
+    window.removeEventListener("online", this.retryNow);
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.ws) this.ws.close(1000);
   }
 
