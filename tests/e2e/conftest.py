@@ -9,6 +9,7 @@ Screenshots go to var/e2e/ on every run.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import urllib.error
@@ -92,7 +93,10 @@ def import_demo_grants(database_url: str) -> None:
 @pytest.fixture(scope="session")
 def parley(tmp_path_factory) -> Iterator[Parley]:
     if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium package is not installed (scripts/test installs it)")
+        missing = "Debian's chromium package is not installed (scripts/test installs it with apt-get)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(missing)
+        pytest.skip(missing)
     data = tmp_path_factory.mktemp("e2e")
     env = {
         "PARLEY_PROFILE": "embedded",

@@ -26,7 +26,8 @@ def test_a_restart_loses_nothing_and_repeats_nothing(window, parley):
     group_uuid = group["message_group_uuid"]
 
     def write(url: str, label: str) -> None:
-        call(url, "POST", THREAD + "/messages", ada, {"text": f"forum {label}", "uuid": f"e2e-reconnect-{label.replace(' ', '-')}"})
+        uuid = "e2e-reconnect-" + label.replace(" ", "-")
+        call(url, "POST", THREAD + "/messages", ada, {"text": f"forum {label}", "uuid": uuid})
         call(url, "POST", f"/chat/rooms/{ROOM}/comments", ada, {"text": f"chat {label}"})
         call(url, "POST", f"/dm/groups/{group_uuid}/messages", ada, {"message": f"dm {label}"})
 
