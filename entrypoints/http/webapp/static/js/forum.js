@@ -197,13 +197,19 @@ export function mountForum(root, ctx) {
     }
   }
 
-  async function markRead() {
-    if (!current || root.hidden) return;
-    try {
-      await api("PUT", `${threadPath()}/read`);
-    } catch {
-      // A reader who may not write may still lack a read marker; nothing to tell.
-    }
+  // One read marker for a burst of events (a replay after a reconnect brings many at once).
+  let readTimer = null;
+  function markRead() {
+    if (!current || root.hidden || readTimer !== null) return;
+    readTimer = setTimeout(async () => {
+      readTimer = null;
+      if (!current) return;
+      try {
+        await api("PUT", `${threadPath()}/read`);
+      } catch {
+        // Marking read is a convenience: a refusal here has nothing to tell the reader.
+      }
+    }, 300);
   }
 
   let shown = false;
