@@ -22,6 +22,7 @@ import pytest
 
 from adapters.sql.migrate import open_embedded_database
 from adapters.sql.permissions import import_grants
+from entrypoints.demo import demo_user
 from tests.support.live_server import ROOT, LiveServer, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,7 +91,7 @@ def import_demo_grants(database_url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def parley(tmp_path_factory) -> Iterator[Parley]:
     if not CHROMIUM.exists():
         missing = "Debian's chromium package is not installed (scripts/test installs it with apt-get)"
@@ -115,7 +116,8 @@ def parley(tmp_path_factory) -> Iterator[Parley]:
     app.server.stop()
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the browser and its event loop end with tests/e2e, before any other directory's tests.
+@pytest.fixture(scope="package")
 def browser(parley):
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -137,8 +139,7 @@ def window(browser, parley):
         page = context.new_page()
         page.set_default_timeout(EXPECT_TIMEOUT_MS)
         page.goto(f"{parley.url}/app/#{view}")
-        name = {1: "Ada Lovelace", 2: "Grace Hopper", 3: "Alan Turing"}[user_id]
-        page.get_by_role("button", name=name).click()
+        page.get_by_role("button", name=demo_user(user_id).display_name).click()
         sync_api.expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         return page
 

@@ -32,6 +32,7 @@ export class LiveSocket {
   open() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     this.onStatus("connecting");
+    this.isReady = false; // until the server's `ready` frame: subscriptions wait for it
     const ws = new WebSocket(`${scheme}//${location.host}/ws?token=${encodeURIComponent(this.token)}`);
     this.ws = ws;
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
@@ -75,6 +76,7 @@ export class LiveSocket {
   }
 
   sendSubscribe(sub) {
+    if (!this.isReady) return; // sent with the others on `ready`
     const frame = { action: "subscribe", id: sub.id, ...sub.fields };
     if (sub.cursor) frame.since = sub.cursor;
     this.send(frame);
@@ -115,6 +117,7 @@ export class LiveSocket {
   ready() {
     const again = this.everReady;
     this.everReady = true;
+    this.isReady = true;
     this.retryMs = FIRST_RETRY_MS;
     this.onStatus("live");
     // Subscriptions made while offline were never sent; the others resume from their cursor.
