@@ -139,6 +139,9 @@ def window(browser, parley):
         page = context.new_page()
         page.set_default_timeout(EXPECT_TIMEOUT_MS)
         page.goto(f"{parley.url}/app/#{view}")
+        if not (SCREENSHOTS / "sign-in.png").exists():
+            sync_api.expect(page.get_by_role("button", name="Ada Lovelace")).to_be_visible()
+            screenshot(page, "sign-in")
         page.get_by_role("button", name=demo_user(user_id).display_name).click()
         sync_api.expect(page.locator("#connection")).to_have_attribute("data-state", "live")
         return page

@@ -24,7 +24,11 @@ def test_two_windows_write_to_each_other(window, parley):
     # An older conversation, so that the new one has to come first in Grace's inbox.
     call(parley.url, "POST", "/dm/messages", parley.token(3), {"handle": "grace", "message": "Lunch at noon?"})
 
-    ada, grace = window(1, "dm"), window(2, "dm")
+    ada, grace = window(1, "forum"), window(2, "dm")
+    # Ada gets to her messages with the keyboard alone.
+    ada.get_by_role("link", name="Messages").focus()
+    ada.keyboard.press("Enter")
+    expect(ada.get_by_role("link", name="Messages")).to_have_attribute("aria-current", "page")
     dm(ada).get_by_label("Handle", exact=True).fill("ada")
     dm(ada).get_by_role("button", name="Save").click()
     expect(dm(ada).get_by_text("Your handle: @ada")).to_be_visible()
