@@ -206,6 +206,7 @@ export function mountForum(root, ctx) {
       if (!current) return;
       try {
         await api("PUT", `${threadPath()}/read`);
+        if (shown) loadThreads(); // the list's unread count for this thread is now 0
       } catch {
         // Marking read is a convenience: a refusal here has nothing to tell the reader.
       }
