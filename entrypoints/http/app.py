@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import algorea, chat, dm, forum, live, openapi, ops, sessions, social
+from entrypoints.http import algorea, chat, dm, forum, live, openapi, ops, sessions, social, webapp
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
@@ -72,6 +72,8 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     api.register_blueprint(algorea.bp, url_prefix=algorea_backend.prefix or None)
     api.register_blueprint(algorea.events_bp, url_prefix=algorea_backend.prefix or None)
     app.register_blueprint(openapi.bp)
+    # The web client and its development sign-in (which answers only on the demo profiles).
+    app.register_blueprint(webapp.bp)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

@@ -28,7 +28,7 @@ __all__ = ["ID_PATTERN", "api_for", "documented_rules", "init_api", "openapi_pat
 OPENAPI_VERSION = "3.0.3"
 EXTENSION = "parley.openapi"
 # Routes that describe the API rather than belong to it.
-UNDOCUMENTED_BLUEPRINTS = frozenset({"openapi"})
+UNDOCUMENTED_BLUEPRINTS = frozenset({"openapi", "webapp"})
 UNDOCUMENTED_ENDPOINTS = frozenset({"static"})
 WEBSOCKET_ENDPOINTS = "__flask_sock."
 DESCRIPTION = (
