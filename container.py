@@ -161,7 +161,7 @@ class InsecureConfiguration(ValueError):
 DEFAULT_ALGOREA_BACKEND_PREFIX = "/algorea"
 # Where Parley's own APIs live: the AlgoREA surface may not be mounted over them.
 RESERVED_PREFIXES = ("/forum", "/chat", "/dm", "/live", "/sessions", "/social", "/ws", "/sls", "/docs",
-                     "/openapi.json", "/healthz", "/readyz", "/metrics", "/demo", "/static")
+                     "/openapi.json", "/healthz", "/readyz", "/metrics", "/demo", "/static", "/app")
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 MIN_EVENTS_TOKEN_CHARS = 32
 
