@@ -139,7 +139,8 @@ def test_the_front_ends_calls_lose_nothing_across_a_reconnect(server):
     assert status == 201
     learner.close()
     time.sleep(0.2)  # the server notices the socket is gone and drops its subscription
-    status, _, _ = call(server, "POST", THREAD + "/messages", thread_token(TRAINER), {"text": "Try a loop", "uuid": "m-2"})
+    answer = {"text": "Try a loop", "uuid": "m-2"}
+    status, _, _ = call(server, "POST", THREAD + "/messages", thread_token(TRAINER), answer)
     assert status == 201
     notification = wait_for_notification(server, LEARNER, "m-2")  # not watching: a stored notification
     assert notification["notificationType"] == "forum.new_message"
