@@ -310,3 +310,14 @@ def test_the_prefix_is_configurable(keys, clock):
 def test_a_prefix_over_parleys_own_api_or_not_a_path_stops_the_start(keys, clock, prefix):
     with pytest.raises(ValueError, match="PARLEY_ALGOREA_SLS_PREFIX"):
         make_app(keys, clock, algorea_sls_prefix=prefix)
+
+
+def test_browsers_of_another_origin_may_call_preflight_included(client):
+    preflight = client.options(SLS + "/messages", headers={"Origin": "https://app.example",
+                                                           "Access-Control-Request-Method": "POST",
+                                                           "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Authorization" in preflight.headers["Access-Control-Allow-Headers"]
+    refused = client.get(SLS + "/messages")  # errors too, or the browser would hide them
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "*"
