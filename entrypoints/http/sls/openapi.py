@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from entrypoints.http.blueprint import RETRY_AFTER
+from entrypoints.http.blueprint import RETRY_AFTER, error_response_doc
 
 TAG = "algorea serverless"
 BLUEPRINT, WS_BLUEPRINT = "sls.", "__flask_sock_algorea."
@@ -15,6 +15,8 @@ ERRORS = {
     "400": '`{"message": "decoding error", "details"}`: a malformed id, limit, sk or body',
     "401": '`{"message": "authentication error", "details"}`: no credential, or not the kind this route takes',
     "403": '`{"message": "forbidden", "details"}`: a thread token for another thread, no can_write, a thread not open',
+    "404": "no such route (a path segment that is empty or holds a slash)",
+    "405": "a method the path has not",
     "429": "too many requests by this user (Parley's rate limits)",
     "503": '`{"message": "service unavailable"}`: a backend is down',
 }
@@ -50,7 +52,21 @@ def _operation(name: str, method: str) -> dict[str, Any]:
         responses[code] = {"description": text}
     for code in ("429", "503"):
         responses[code]["headers"] = RETRY_AFTER
+    if method == "post":
+        responses["413"] = {"description": "a body over 64 KiB"}
+    parameters = []
+    if name == "list_messages":
+        parameters.append({"name": "limit", "in": "query", "required": False,
+                           "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 10}})
+    if method == "post" and name == "post_message":
+        body = {"type": "object", "required": ["text", "uuid"],
+                "properties": {"text": {"type": "string"}, "uuid": {"type": "string"}}}
+        extra = {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+    else:
+        extra = {}
     return {
+        "parameters": parameters,
+        **extra,
         "operationId": f"sls_{name}",
         "summary": summary,
         "description": f"Credential: {credential}, as `Authorization: Bearer …`.",
@@ -70,5 +86,6 @@ def _websocket() -> dict[str, Any]:
         "tags": [TAG],
         "security": [],
         "responses": {"101": {"description": "Switching to the websocket protocol"},
+                      "400": error_response_doc(400), "426": error_response_doc(426),
                       "401": {"description": '`{"message": "authentication error"}`: no identity token'}},
     }
