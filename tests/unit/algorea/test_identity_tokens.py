@@ -57,3 +57,12 @@ def test_on_parleys_own_api_an_identity_token_reads_its_notifications_and_no_thr
     headers = bearer(identity_token(LEARNER))
     assert client.get("/forum/notifications", headers=headers).status_code == 200
     assert client.get(f"/forum/items/{ITEM}/participant/{LEARNER}/thread", headers=headers).status_code == 403
+
+
+def test_every_permissions_adapter_says_whether_it_can_judge_a_follower_later():
+    from adapters.auth.algorea import TokenOnlyPermissions
+    from adapters.memory.permissions import MemoryPermissions, OpenPermissions
+    from adapters.sql.permissions import SqlPermissions
+
+    assert [p.judges_readers for p in (MemoryPermissions, OpenPermissions, SqlPermissions)] == [True, True, True]
+    assert TokenOnlyPermissions.judges_readers is False
