@@ -312,3 +312,15 @@ def test_the_protocol_table_has_algoreas_actions_beside_parleys():
 
     assert {"subscribe", "unsubscribe", "ping", "forum.subscribe", "forum.unsubscribe", "heartbeat"} <= set(HANDLERS)
     assert json.loads(json.dumps(algorea.error_frame("forum.subscribe", "forbidden", "no")))["action"] == "error"
+
+
+def test_the_websocket_path_is_configurable(keys):
+    client = make_app(keys, FakeClock(NOW), algorea_ws_path="/serverless/socket").test_client()
+    assert client.get("/serverless/socket", headers=UPGRADE).status_code == 401  # the route, refusing no token
+    assert client.get(WS, headers=UPGRADE).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/ws", "/forum/ws", "/sls/forum/ws", "/sls/notifications", "ws"])
+def test_a_websocket_path_over_another_api_stops_the_start(keys, path):
+    with pytest.raises(ValueError, match="PARLEY_ALGOREA_WS_PATH"):
+        make_app(keys, FakeClock(NOW), algorea_ws_path=path)
