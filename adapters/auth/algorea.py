@@ -1,4 +1,5 @@
-"""Thread tokens as credentials: AlgoREA's (RS512, the source of permissions) and Parley's own.
+"""Thread tokens as credentials: AlgoREA's (RS512, the source of permissions) and Parley's own;
+and AlgoREA's identity tokens (RS512 too, `user_id` and `exp`: who the user is, nothing more).
 
 The token is the credential, so it comes in through the Authenticator port: a verified token
 becomes an Actor carrying its ThreadClaims, which `grants_from_thread_claims` turns into the
@@ -33,6 +34,8 @@ from domain.shared import DomainError, parse_id
 
 ALGOREA_ALGORITHM = "RS512"
 CLAIMS = ("item_id", "participant_id", "user_id", "is_mine", "can_watch", "can_write", "exp", "date")
+# AlgoREA's backend signs `date`, `is_temp_user` too (POST /auth/identity-token); what identifies is these.
+IDENTITY_CLAIMS = ("user_id", "exp")
 
 
 class ThreadTokenAuthenticator:
@@ -44,8 +47,10 @@ class ThreadTokenAuthenticator:
     """
 
     def __init__(self, key: Any, algorithm: str, clock: Clock, fallback: Authenticator | None = None,
-                 leeway: int = DEFAULT_LEEWAY_SECONDS, claims_decide: bool = False):
+                 leeway: int = DEFAULT_LEEWAY_SECONDS, claims_decide: bool = False, identity_tokens: bool = False):
         self._claims_decide = claims_decide
+        # Only the AlgoREA backend's key vouches for identities; Parley's own key signs user tokens its own way.
+        self._identity_tokens = identity_tokens
         self._key = key
         self._algorithm = algorithm
         self._clock = clock
@@ -71,6 +76,8 @@ class ThreadTokenAuthenticator:
         except jwt.PyJWTError:
             raise Unauthenticated("invalid thread token") from None
         if "item_id" not in claims and "participant_id" not in claims:
+            if self._identity_tokens and "user_id" in claims:
+                return identity_actor(claims, self._clock.now(), self._leeway)
             return self._delegate(headers, "not a thread token")
         now = self._clock.now()
         check_times(claims, now, self._leeway)
@@ -89,7 +96,8 @@ class AlgoreaThreadTokenAuthenticator(ThreadTokenAuthenticator):
 
     def __init__(self, public_key: Any, clock: Clock, fallback: Authenticator | None = None,
                  leeway: int = DEFAULT_LEEWAY_SECONDS):
-        super().__init__(public_key, ALGOREA_ALGORITHM, clock, fallback, leeway, claims_decide=True)
+        super().__init__(public_key, ALGOREA_ALGORITHM, clock, fallback, leeway, claims_decide=True,
+                         identity_tokens=True)
 
     @classmethod
     def from_settings(
@@ -102,6 +110,22 @@ class AlgoreaThreadTokenAuthenticator(ThreadTokenAuthenticator):
         key = load_public_key(read_file(setting, path), ALGOREA_ALGORITHM, setting)
         leeway = int(settings.get("jwt_leeway") or DEFAULT_LEEWAY_SECONDS)
         return cls(key, clock, fallback, leeway)
+
+
+def identity_actor(claims: Mapping[str, Any], now: datetime, leeway: int) -> Actor:
+    """An AlgoREA identity token: the user, until its `exp`. It speaks for the user (notifications,
+    their own follows, the serverless websocket) and grants nothing on any thread by itself."""
+    missing = [c for c in IDENTITY_CLAIMS if c not in claims]
+    if missing:
+        raise Unauthenticated(f"identity token lacks {', '.join(missing)}")
+    expires_at = check_times(claims, now, leeway)
+    if "date" in claims:
+        check_date(claims["date"], now)
+    try:
+        user_id = parse_id(_decimal(claims["user_id"]), "user_id")
+    except DomainError:
+        raise Unauthenticated("identity token user_id must be a decimal string") from None
+    return Actor(user_id, expires_at=expires_at)
 
 
 def check_date(value: Any, now: datetime) -> None:
@@ -140,10 +164,15 @@ def _decimal(value: Any) -> str:
 class TokenOnlyPermissions:
     """Permissions port of the AlgoREA-token mode: only a thread token grants anything.
 
+    It cannot tell later whether a follower may still read a thread (`judges_readers` False): the
+    follow was made with a valid token for it, which is all AlgoREA's serverless asks too.
+
     AlgoREA's claims say nothing about which groups the participant may ask for help, so the one
     helper group allowed is the one the thread already has (chosen earlier by a trainer opening
     it): the participant may reopen with it, and may never name a new one.
     """
+
+    judges_readers = False
 
     def grants(
         self, user_id: int, key: ThreadKey, helper_group_id: int | None, requested_helper_group_id: int | None = None

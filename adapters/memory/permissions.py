@@ -68,6 +68,8 @@ class GrantTables:
 
 
 class MemoryPermissions:
+    judges_readers = True  # the tables say who may read a thread now
+
     def __init__(self, tables: GrantTables | None = None):
         self.tables = tables or GrantTables()
 
@@ -114,6 +116,8 @@ class OpenPermissions:
     Ownership still comes from the ids (a user is the participant of their own group), so the
     status rules keep their meaning; trainers' rights need real grants.
     """
+
+    judges_readers = True
 
     def __init__(self, tables: GrantTables | None = None):
         self._inner = MemoryPermissions(tables)

@@ -60,6 +60,8 @@ def _closures(connection: Connection, starts: Iterable[int], upwards: bool) -> d
 
 
 class SqlPermissions:
+    judges_readers = True  # the tables say who may read a thread now
+
     def __init__(self, engine: Engine):
         self._engine = engine
 

@@ -9,6 +9,7 @@ from application.forum.deps import ForumDeps, load_thread, require_read
 from application.forum.ports import Follow, ForumUnitOfWork
 from application.shared import Actor
 from domain.forum.model import FOLLOW_EXPIRY_AFTER_CLOSE, StatusChange, Thread, ThreadKey, ThreadStatus
+from domain.shared import Forbidden
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,31 @@ def unfollow_thread(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowStat
         uow.follows.delete(key, actor.user_id)
         uow.commit()
     return FollowState(False)
+
+
+def own_follow(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
+    """Whether the user follows a thread, asked without the right to read it (AlgoREA's serverless
+    asks with an identity token): it tells them only what they did themselves."""
+    user_id = _own_user(actor, key)
+    with deps.reader() as uow:
+        follow = uow.follows.get(key, user_id)
+    if follow is None or not follow.active(deps.now()):
+        return FollowState(False)
+    return FollowState(True, follow.expires_at)
+
+
+def unfollow_own(deps: ForumDeps, actor: Actor, key: ThreadKey) -> FollowState:
+    """Stop following without the right to read: one who lost it must still be able to stop hearing."""
+    user_id = _own_user(actor, key)
+    with deps.uow() as uow:
+        uow.follows.delete(key, user_id)
+        uow.commit()
+    return FollowState(False)
+
+
+def _own_user(actor: Actor, key: ThreadKey) -> int:
+    """A user credential, or a thread token of this very thread: a thread token speaks for its own only."""
+    claims = actor.thread_claims
+    if actor.user_id is None or (claims is not None and not claims.covers(key.item_id, key.participant_id)):
+        raise Forbidden("a thread token gives access to its own thread only")
+    return actor.user_id

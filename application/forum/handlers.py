@@ -26,8 +26,10 @@ def notify_message_followers(deps: ForumDeps, posted: MessagePosted) -> None:
     with deps.reader() as uow:
         thread = load_thread(uow.threads, message.key)
         followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
-    # A follow outlives the right to read (the helper group changed, the window closed).
-    followers = [uid for uid in followers if _may_read(deps, uid, thread, now)]
+    # A follow outlives the right to read (the helper group changed, the window closed), where the
+    # permissions can tell; AlgoREA tokens' issuer alone decides, and vouched for the follow.
+    if deps.permissions.judges_readers:
+        followers = [uid for uid in followers if _may_read(deps, uid, thread, now)]
     watching = {s.user_id for s in deps.subscriptions.of_topic(thread_topic(message.key), now) if s.user_id}
     notify_followers(message, followers, watching, deps.notifications, deps.notifier, now)
 

@@ -169,6 +169,10 @@ class Permissions(Protocol):
         """Which threads the user may possibly read, for filtering a thread list in its query."""
         ...
 
+    # False where the grants are a token's issuer's decision (AlgoREA thread tokens): nobody's right to
+    # read can be asked afterwards, so a follower's notifications are not filtered by it.
+    judges_readers: bool
+
 
 class ForumUnitOfWork(Protocol):
     threads: ThreadRepository

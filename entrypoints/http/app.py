@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from flask import Flask
 
 from container import SQL_PROFILES, Container, resolve_settings, settings_from_env
-from entrypoints.http import algorea, chat, dm, forum, live, openapi, ops, sessions, social, webapp
+from entrypoints.http import algorea, chat, dm, forum, live, openapi, ops, sessions, sls, social, webapp
 from entrypoints.http.common import refuse_nul_in_url
 from entrypoints.http.errors import register_error_handlers
 from entrypoints.http.limits import BoundedRequest, install_read_limit, install_write_limit
+from entrypoints.http.sls.settings import ServerlessSettings
 from entrypoints.logs import configure_logging
 from entrypoints.metrics import EVENTS_PUBLISHED
+from entrypoints.ws import algorea as algorea_ws
 from entrypoints.ws import endpoint as _ws_routes  # noqa: F401  (registers /ws on `sock`)
 from entrypoints.ws import handshake, sock
 
@@ -45,6 +47,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     container.core.thread_tokens()
     container.sessions.deps()  # the session settings: lifetimes, cache bound, token key
     algorea_backend = container.forum.algorea_settings()  # its prefix and events credential
+    serverless = ServerlessSettings.from_settings(resolved)  # where AlgoREA's serverless surface goes
     if resolved["profile"] in SQL_PROFILES:
         # The embedded profile creates and migrates its SQLite file here, not at the first request.
         container.core.sql_engine()
@@ -74,6 +77,10 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     app.register_blueprint(openapi.bp)
     # The web client and its development sign-in (which answers only on the demo profiles).
     app.register_blueprint(webapp.bp)
+    # AlgoREA's serverless forum API and its websocket (docs/algorea.md): AlgoREA's shapes of the
+    # forum's own use cases, under the same credentials.
+    app.register_blueprint(sls.bp, url_prefix=serverless.prefix)
+    app.register_blueprint(algorea_ws.bp, url_prefix=serverless.ws_path)
     app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": WS_PING_SECONDS, "max_message_size": 64 * 1024}
     sock.init_app(app)
     _start_live_delivery(container)

@@ -22,6 +22,7 @@ from entrypoints.http import schemas
 from entrypoints.http.algorea import schemas as algorea_schemas
 from entrypoints.http.blueprint import Api, error_response_doc
 from entrypoints.http.converters import ID_PATTERN, Id64Converter, id64_parameter_schema
+from entrypoints.http.sls import openapi as sls_openapi
 
 __all__ = ["ID_PATTERN", "api_for", "documented_rules", "init_api", "openapi_path", "spec_for"]
 
@@ -135,6 +136,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith(WEBSOCKET_ENDPOINTS):
             api.spec.path(rule=rule, operations={"get": _websocket_operation(rule.endpoint)})
+    sls_openapi.document(api.spec, app)
     return api.spec.to_dict()
 
 

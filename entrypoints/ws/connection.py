@@ -76,6 +76,8 @@ class Subscription:
 
     def __init__(self, conn: Connection, sub_id: Any, topic: str, family: str = "forum.thread"):
         self.conn, self.id, self.topic, self.family = conn, sub_id, topic, family
+        # Whose right to read the subscription stands on (the socket's credential, or a frame's own).
+        self.actor: Any = None
         self.access_may_change: Callable[[dict[str, Any]], bool] = lambda event: False
         self.access_ended_message = "access to this topic ended"
         self.position_of: Callable[[str], int | None] = _seq_of
@@ -125,8 +127,18 @@ class Subscription:
         if isinstance(event, dict) and self.access_may_change(event):
             # Checked before the frame goes out: the change may be the one that ends this reader's access.
             self.conn.enqueue_call(self.recheck)
-        self.conn.enqueue(publication.frame(), self.topic)
-        EVENTS_DELIVERED.inc()
+        frame = self.render(publication)
+        if frame is not None:
+            self.conn.enqueue(frame, self.topic)
+            EVENTS_DELIVERED.inc()
+
+    def render(self, publication: Publication) -> str | None:
+        """The frame of a live event (None: not one this client's protocol has)."""
+        return publication.frame()
+
+    def render_event(self, event: dict[str, Any]) -> str | None:
+        """The frame of a stored event fetched again (a resync)."""
+        return json.dumps({"type": "event", "topic": self.family, "event": event}, separators=(",", ":"))
 
     def recheck(self) -> None:
         if self.conn.subscriptions.get(self.topic) is not self:
@@ -158,10 +170,9 @@ class Subscription:
             for page in pages:
                 for event in page:
                     if self._remember(event.get("cursor")):
-                        frame = json.dumps(
-                            {"type": "event", "topic": self.family, "event": event}, separators=(",", ":")
-                        )
-                        self.conn.enqueue(frame, self.topic)
+                        frame = self.render_event(event)
+                        if frame is not None:
+                            self.conn.enqueue(frame, self.topic)
 
     def renew(self) -> None:
         now = time.monotonic()

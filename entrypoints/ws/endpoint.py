@@ -58,13 +58,21 @@ def forum_socket(
         ws.close(CLOSE_UNAUTHENTICATED, "unauthenticated")
         _end_dev_server_connection()
         return
+    ready = {"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)}
+    run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready, _listen_to_own_topic)
+
+
+def run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready: dict | None, own_topic) -> None:
+    """An authenticated socket's life, whichever protocol greets it (`ready`, None: no greeting) and
+    forwards its user's own topic (`own_topic(conn, hub)`): frames until it ends, then the cleanup."""
     conn = Connection(ws)
     conn.actor = actor
-    conn.send({"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)})
+    if ready is not None:
+        conn.send(ready)
     # Each socket's registry builds a family's spec when it first subscribes to it, from the
     # container this app was wired to.
     session = Session(conn, TopicRegistry(registered_topics()), hub, subscriptions, clock)
-    stop_notifications = _listen_to_own_topic(conn, hub)
+    stop_notifications = own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     stop_session_watch = close_when_session_ends(conn, session_guard)
     WS_OPEN.inc()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -90,33 +90,50 @@ def handle_unsubscribe(session: Session, frame: dict[str, Any]) -> None:
 
 
 def handle_subscribe(session: Session, frame: dict[str, Any]) -> None:
-    conn, frame_id = session.conn, frame.get("id")
-    if not session.subscribes.take():
-        if not session.refusals.take():
-            conn.send(error_frame(frame_id, "rate_limited", "too many subscribe frames: closing"))
-            conn.close(CLOSE_FLOODING, "too many subscribe frames")
-            return
-        raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
+    frame_id = frame.get("id")
+    if not admit_subscribe(session, frame_id):
+        return
     spec = session.topics.spec_for(frame)
     key = _key(spec, frame)
     subscribe_to(session, spec, key, frame_id, decode_cursor(frame.get("since"), frame_id))
 
 
-def subscribe_to(session: Session, spec: TopicSpec, key: Any, frame_id: Any, since: Cursor | None) -> None:
-    """Subscribe this socket to one topic: caps, access, live registration before history, the
-    stored row with its lease, then the history (or what was missed since `since`)."""
+def admit_subscribe(session: Session, frame_id: Any) -> bool:
+    """The subscribe rate limit: raises Refused over it; False when the socket was closed for flooding."""
     conn = session.conn
+    if not session.subscribes.take():
+        if not session.refusals.take():
+            conn.send(error_frame(frame_id, "rate_limited", "too many subscribe frames: closing"))
+            conn.close(CLOSE_FLOODING, "too many subscribe frames")
+            return False
+        raise Refused("rate_limited", f"at most {SUBSCRIBE_RATE_PER_SECOND:g} subscribe frames a second")
+    return True
+
+
+def subscribe_to(
+    session: Session, spec: TopicSpec, key: Any, frame_id: Any, since: Cursor | None, *,
+    actor: Actor | None = None, make_subscription: type[Subscription] = Subscription,
+    send_history: HistorySender | None = None,
+) -> Subscription:
+    """Subscribe this socket to one topic: caps, access, live registration before history, the
+    stored row with its lease, then the history (or what was missed since `since`).
+
+    `actor` is whose right to read decides (the socket's own credential unless a frame brought one:
+    AlgoREA's thread token); `make_subscription` and `send_history` give the frames their shape."""
+    conn = session.conn
+    actor = actor or conn.actor
     topic = spec.topic(key)
     name = topic.name
     if name not in conn.subscriptions and len(conn.subscriptions) >= MAX_SUBSCRIPTIONS:
         raise Refused("too_many_subscriptions", f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
-    spec.authorize(conn.actor, key)
+    spec.authorize(actor, key)
     conn.remove(name)  # subscribing twice replaces the first subscription
-    sub = Subscription(conn, frame_id, name, spec.family)
+    sub = make_subscription(conn, frame_id, name, spec.family)
+    sub.actor = actor
     sub.access_may_change = spec.access_may_change
     sub.access_ended_message = spec.access_ended_message
     sub.position_of = cursor_position
-    sub.still_allowed = lambda: may_still_read(session, spec, key)
+    sub.still_allowed = lambda: may_still_read(session, spec, key, sub.actor)
     sub.start_seq = since.seq if since else 0
     sub.fetch_after = lambda seq: spec.missed_since(key, Cursor(seq))
     stop_listening = session.hub.subscribe(name, sub.on_publication)  # before history: no gap
@@ -133,17 +150,18 @@ def subscribe_to(session: Session, spec: TopicSpec, key: Any, frame_id: Any, sin
         _record(session, sub, topic)
         sub.on_renew = lambda: _record(session, sub, topic)
         pages = [spec.newest(key)] if since is None else spec.missed_since(key, since)
-        cursors = _send_history(conn, frame_id, pages, since, spec.family)
+        cursors = (send_history or _send_history)(conn, frame_id, pages, since, spec.family)
     except BaseException:
         conn.remove(name)  # no listener left behind, no buffer growing while "priming" forever
         raise
     sub.primed(cursors)
+    return sub
 
 
-def may_still_read(session: Session, spec: TopicSpec, key: Any) -> bool:
+def may_still_read(session: Session, spec: TopicSpec, key: Any, actor: Actor | None = None) -> bool:
     """Re-checked after access-changing events, on renewal, when grants change and periodically;
     a credential past its exp ends every subscription."""
-    actor: Actor = session.conn.actor
+    actor = actor or session.conn.actor
     expires_at = getattr(actor, "expires_at", None)
     if expires_at is not None and expires_at <= session.clock.now():
         return False
@@ -165,6 +183,10 @@ def _forget(session: Session, topic) -> None:
         except Exception:
             # The row expires by itself; a store that is down must not keep the socket's cleanup from finishing.
             log.warning("could not delete a live subscription", exc_info=True)
+
+
+# Sends a new subscription's history pages; returns the cursors sent (they are not delivered again).
+HistorySender = Callable[[Connection, Any, Iterable[list[dict[str, Any]]], "Cursor | None", str], list[str]]
 
 
 def _send_history(conn: Connection, frame_id: Any, pages, since: Cursor | None, family: str) -> list[str]:
