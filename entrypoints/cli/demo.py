@@ -10,6 +10,7 @@ Only the profiles without real data accept it (DEMO_PROFILES); the server profil
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from entrypoints.demo import (
@@ -90,13 +91,13 @@ def _container():
     return container
 
 
-def _refused(command: str) -> int | None:
-    from container import settings_from_env
-
-    profile = settings_from_env()["profile"]
-    refusal = demo_refusal(profile, command)
+def refusal_of_the_demo_commands() -> int | None:
+    """`parley demo …` under a profile that refuses it: one line, exit code 2 (before anything else
+    is checked: under a server profile, that is the answer)."""
+    profile = os.environ.get("PARLEY_PROFILE") or "embedded"
+    refusal = demo_refusal(profile, "parley demo")
     if refusal is None and profile == "memory":
-        refusal = f"{command}: the memory profile keeps nothing between processes; use `parley serve --demo`"
+        refusal = "parley demo: the memory profile keeps nothing between processes; use `parley serve --demo`"
     if refusal:
         print(refusal, file=sys.stderr)
         return 2
@@ -104,9 +105,6 @@ def _refused(command: str) -> int | None:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    refused = _refused("parley demo seed")
-    if refused is not None:
-        return refused
     container = _container()
     try:
         print(f"demo: {who()}; " + ", ".join(seed(container)))
@@ -119,9 +117,6 @@ def cmd_reset(args: argparse.Namespace) -> int:
     """Back to a clean demo: every row of the SQLite file deleted (schema kept), then the demo again."""
     from adapters.sql.wipe import delete_all_rows
 
-    refused = _refused("parley demo reset")
-    if refused is not None:
-        return refused
     container = _container()
     engine = container.core.sql_engine()
     try:
@@ -135,6 +130,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     demo = sub.add_parser("demo", help="the demo's users, grants and rooms (embedded profile only)")
+    demo.set_defaults(refuse=refusal_of_the_demo_commands)
     demo_sub = demo.add_subparsers(dest="demo_command", required=True)
     seed_parser = demo_sub.add_parser("seed", help="put the demo in (again: nothing changes)")
     seed_parser.set_defaults(run=cmd_seed)

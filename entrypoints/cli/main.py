@@ -30,16 +30,15 @@ def _strip_query(text: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from container import settings_from_env
     from entrypoints.cli.demo import demo_refusal, seed_on_first_start
     from entrypoints.settings import exit_on_bad_settings
 
-    exit_on_bad_settings(program="parley serve")
-    if args.demo:
-        refusal = demo_refusal(settings_from_env()["profile"], "parley serve --demo")
+    if args.demo:  # before the settings, whose complaints would not be the point
+        refusal = demo_refusal(os.environ.get("PARLEY_PROFILE") or "embedded", "parley serve --demo")
         if refusal:
             print(refusal, file=sys.stderr)
             return 2
+    exit_on_bad_settings(program="parley serve")
     logging.getLogger("werkzeug").addFilter(_RedactQueryStrings())
     app = create_app_or_exit("parley serve")
     if args.demo:
@@ -362,12 +361,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    refused = args.refuse() if hasattr(args, "refuse") else None  # before the settings (parley demo)
+    if refused:
+        return refused
     if args.run is not cmd_serve:  # serve checks the server's settings too
         exit_on_bad_settings(program=f"parley {args.command}", server=False)
     try:
         return args.run(args)
     except _user_errors() as err:
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if type(err).__name__ == "NoCredentialsError":
+            message += ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (DynamoDB Local takes any values)"
         print(f"parley {args.command}: {message}", file=sys.stderr)
         return 1
 
