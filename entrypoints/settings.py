@@ -268,21 +268,24 @@ def check_keys(settings: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def settings_problems(environ: Mapping[str, str], server: bool = True) -> list[str]:
+def settings_problems(environ: Mapping[str, str], server: bool = True, keys: bool | None = None) -> list[str]:
+    """Each setting's value; for a server (server=True) also how they combine and, unless keys is
+    False, the keys. A command (`parley db upgrade` with a PostgreSQL URL, whatever the profile)
+    has its values checked only."""
     settings = parley_settings(environ)
     problems = check_values(settings)
-    if not problems:
-        problems = check_combinations(settings)
     if not problems and server:
+        problems = check_combinations(settings)
+    if not problems and server and keys is not False:
         problems = check_keys(settings)
     return problems
 
 
 def exit_on_bad_settings(environ: Mapping[str, str] | None = None, program: str = "parley",
-                         server: bool = True, exit_code: int = 2) -> None:
+                         server: bool = True, exit_code: int = 2, keys: bool | None = None) -> None:
     """Print the first problem as one line and exit; warn (one line) about names that are no setting."""
     environ = os.environ if environ is None else environ
-    problems = settings_problems(environ, server)
+    problems = settings_problems(environ, server, keys)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         print(f"{program}: {problems[0]}{more}", file=sys.stderr)

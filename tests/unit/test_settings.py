@@ -60,7 +60,7 @@ def test_the_words_are_the_containers():
     ({"PARLEY_PROFILE": "aws", "PARLEY_AUTH": "dev"}, ["PARLEY_AUTH=dev", "jwt"]),
 ])
 def test_a_bad_setting_is_named_with_its_value_and_what_is_accepted(env, fragments):
-    problems = check.settings_problems(env, server=False)
+    problems = check.settings_problems(env, keys=False)
     assert problems, env
     assert all(fragment in problems[0] for fragment in fragments), problems[0]
     assert "\n" not in problems[0]
@@ -71,7 +71,8 @@ def test_good_settings_pass_and_the_server_needs_a_key():
            "PARLEY_PORT": "8000", "PARLEY_WRITE_RATE_LIMIT": "off", "PARLEY_LOG_LEVEL": "DEBUG"}
     assert check.settings_problems(dev) == []
     without_key = {k: v for k, v in dev.items() if k != "PARLEY_JWT_SECRET"}
-    assert check.settings_problems(without_key, server=False) == []
+    assert check.settings_problems(without_key, keys=False) == []
+    assert check.settings_problems({"PARLEY_DATABASE_URL": "postgresql://u@h/db"}, server=False) == []
     [problem] = check.settings_problems(without_key, server=True)
     assert "PARLEY_JWT_SECRET" in problem
 
