@@ -264,7 +264,9 @@ def check_keys(settings: Mapping[str, str]) -> list[str]:
         try:
             check()
         except ValueError as err:
-            problems.append(str(err).splitlines()[0] if str(err) else type(err).__name__)
+            problem = str(err).splitlines()[0] if str(err) else type(err).__name__
+            if problem not in problems:  # one key file read by several parts
+                problems.append(problem)
     return problems
 
 
