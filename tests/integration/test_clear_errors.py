@@ -48,32 +48,41 @@ def _base_env(tmp_path) -> dict[str, str]:
     return {**clean, "PARLEY_JWT_SECRET": SECRET, "PARLEY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
 
 
-def test_a_server_with_a_bad_setting_does_not_start(tmp_path):
-    not_a_key = tmp_path / "not-a-key.pem"
-    not_a_key.write_text("this is no PEM key\n")
-    cases = [(["serve", "--port", str(free_port())], env, fragments) for env, fragments in SERVER_TYPOS]
-    cases.append((["serve", "--port", str(free_port())], {"PARLEY_JWT_PRIVATE_KEY_FILE": str(not_a_key)},
-                  ["PARLEY_JWT_PRIVATE_KEY_FILE"]))
-    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"]
-    running = []
-    for args, env, fragments in cases:
-        command = [sys.executable, "-m", "entrypoints.cli.main", *args]
-        running.append((command, env, fragments))
-    for env, fragments in SERVER_TYPOS[:2]:
-        running.append((gunicorn + ["--bind", f"127.0.0.1:{free_port()}"], env, fragments))
+@pytest.mark.parametrize(("env", "fragments"), SERVER_TYPOS)
+def test_parley_serve_with_a_bad_setting_does_not_start(commands, monkeypatch, env, fragments):
+    def would_start(program, exit_code=2):
+        raise AssertionError(f"the server would have started with {env}")
+
+    monkeypatch.setattr("entrypoints.cli.main.create_app_or_exit", would_start)
+    code, line = commands(["serve", "--port", str(free_port())], env)
+    assert code == 2 and all(fragment in line for fragment in fragments), line
+
+
+def test_parley_serve_refuses_a_key_file_that_does_not_parse(commands, monkeypatch, tmp_path):
+    monkeypatch.setattr("entrypoints.cli.main.create_app_or_exit", lambda *a, **k: pytest.fail("it would start"))
+    code, line = commands(["serve"], {"PARLEY_JWT_PRIVATE_KEY_FILE": _write(tmp_path, "k.pem", "no PEM key\n")})
+    assert code == 2 and line == "parley serve: PARLEY_JWT_PRIVATE_KEY_FILE is not an unencrypted PEM private key"
+
+
+def test_the_server_processes_print_one_line_and_no_traceback(tmp_path):
+    """The same checks in real processes, the development server and gunicorn side by side."""
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app",
+                "--bind", f"127.0.0.1:{free_port()}"]
+    serve = [sys.executable, "-m", "entrypoints.cli.main", "serve", "--port", str(free_port())]
+    runs = [(serve, SERVER_TYPOS[0]), (gunicorn, SERVER_TYPOS[3])]
     processes = [
         (subprocess.Popen(command, cwd=ROOT, env={**_base_env(tmp_path), **env}, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True), env, fragments)
-        for command, env, fragments in running
+                          stderr=subprocess.PIPE, text=True), fragments)
+        for command, (env, fragments) in runs
     ]
-    for process, env, fragments in processes:
+    for process, fragments in processes:
         try:
             out, err = process.communicate(timeout=45)
         finally:
             process.kill()
-        assert process.returncode == 2, (env, err)
+        assert process.returncode == 2, err
         line = _one_line(err)
-        assert all(fragment in line for fragment in fragments), (env, line)
+        assert all(fragment in line for fragment in fragments), line
         assert "Running on" not in out + err and "Listening at" not in out + err
 
 
