@@ -48,7 +48,7 @@ def script_of(blocks: list[str], pid_file: Path, log_dir: Path) -> tuple[str, li
             lines.append('echo $! >> "$PIDS"')
             continue
         for command, expected in commands_with_expectations(block):
-            lines += [f"echo {MARK}", command, "echo"]
+            lines += [f"echo {MARK}", command, "echo", f'echo "$SECONDS s: {number}" >&2']
             steps.append((command, expected))
     return "\n".join(lines) + "\n", steps
 
@@ -127,7 +127,8 @@ def database(postgres_url):
 
 
 def _postgres_replacements(name: str) -> dict[str, str]:
-    return {"127.0.0.1:5432/parley": f"127.0.0.1:5432/{name}", "-U postgres parley": f"-U postgres {name}"}
+    return {"127.0.0.1:5432/parley": f"127.0.0.1:5432/{name}", "-U postgres parley": f"-U postgres {name}",
+            "-d parley ": f"-d {name} "}
 
 
 def test_the_postgres_howto(tmp_path, ports, database):
