@@ -31,7 +31,8 @@ SERVER_TYPOS = [
     ({"PARLEY_SESSION_IDLE_SECONDS": "half an hour"}, ["PARLEY_SESSION_IDLE_SECONDS", "seconds"]),
     ({"PARLEY_SOCIAL_FANOUT_BATCH": "0"}, ["PARLEY_SOCIAL_FANOUT_BATCH='0'", "1 to 100000"]),
     ({"PARLEY_READ_RATE_LIMIT": "600/minut"}, ["PARLEY_READ_RATE_LIMIT='600/minut'", "600/minute"]),
-    ({"PARLEY_JWT_PUBLIC_KEY_FILE": "keys/missing.pem"}, ["PARLEY_JWT_PUBLIC_KEY_FILE='keys/missing.pem'", "readable file"]),
+    ({"PARLEY_JWT_PUBLIC_KEY_FILE": "keys/missing.pem"},
+     ["PARLEY_JWT_PUBLIC_KEY_FILE='keys/missing.pem'", "readable file"]),
     ({"PARLEY_FANOUT": "apigateway"}, ["PARLEY_APIGATEWAY_ENDPOINT_URL"]),
 ]
 

@@ -20,7 +20,8 @@ SOURCES = ["container.py", "wsgi.py", "gunicorn.conf.py", "scripts", "adapters",
 def _code_files():
     for top in SOURCES:
         path = ROOT / top
-        yield from ([path] if path.is_file() else [p for p in path.rglob("*") if p.is_file() and p.suffix in ("", ".py", ".sh")])
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        yield from (p for p in files if p.suffix in ("", ".py", ".sh"))
 
 
 def test_every_setting_the_code_names_is_checked():
@@ -53,7 +54,8 @@ def test_the_words_are_the_containers():
     ({"PARLEY_SOCIAL_TIMELINE_DAYS": "0"}, ["PARLEY_SOCIAL_TIMELINE_DAYS='0'", "more than 0"]),
     ({"PARLEY_WRITE_RATE_LIMIT": "lots"}, ["PARLEY_WRITE_RATE_LIMIT='lots'", "120/minute"]),
     ({"PARLEY_JWT_SECRET": "short"}, ["PARLEY_JWT_SECRET=(hidden, 5 bytes)", "32 bytes"]),
-    ({"PARLEY_JWT_PUBLIC_KEY_FILE": "/no/such/key.pem"}, ["PARLEY_JWT_PUBLIC_KEY_FILE='/no/such/key.pem'", "readable file"]),
+    ({"PARLEY_JWT_PUBLIC_KEY_FILE": "/no/such/key.pem"},
+     ["PARLEY_JWT_PUBLIC_KEY_FILE='/no/such/key.pem'", "readable file"]),
     ({"PARLEY_PROFILE": "aws", "PARLEY_GRANTS": "tables"}, ["PARLEY_GRANTS=tables", "PARLEY_PROFILE=aws"]),
     ({"PARLEY_PROFILE": "postgres"}, ["PARLEY_DATABASE_URL='sqlite:///var/parley.sqlite3'", "postgresql+psycopg"]),
     ({"PARLEY_GRANTS": "algorea_tokens"}, ["PARLEY_ALGOREA_PUBLIC_KEY_FILE"]),
