@@ -18,9 +18,9 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 from flask_smorest.spec.plugins import FlaskPlugin
 
+from entrypoints.demo import DEMO_CHAT_ROOM_ID, DEMO_ITEM_ID, DEMO_LIVE_ROOM_ID, DEMO_USERS, LEARNER_GROUP_ID
 from entrypoints.http import schemas
 from entrypoints.http.blueprint import Api, error_response_doc
-from entrypoints.demo import DEMO_CHAT_ROOM_ID, DEMO_ITEM_ID, DEMO_LIVE_ROOM_ID, DEMO_USERS, LEARNER_GROUP_ID
 from entrypoints.http.converters import ID_PATTERN, Id64Converter, id64_parameter_schema
 
 __all__ = ["ID_PATTERN", "api_for", "documented_rules", "init_api", "openapi_path", "spec_for"]
