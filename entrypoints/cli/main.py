@@ -346,6 +346,9 @@ class OneLineParser(argparse.ArgumentParser):
             close = difflib.get_close_matches(choices.group(1), words, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(words)}"
             message = f"{choices.group(1)!r} is not a command: {hint}"
+        elif re.search(r"required: \w*command\b", message) and self._subparsers is not None:
+            words = [w for action in self._subparsers._group_actions for w in (action.choices or {})]
+            message = f"a command is needed: one of {', '.join(words)}"
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 

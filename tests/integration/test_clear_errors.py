@@ -137,6 +137,8 @@ def test_a_misspelt_command_or_argument_is_one_line(commands):
     assert code == 2 and "--user" in line
     code, line = commands(["token", "--user", "1", "--ttl", "forever"])
     assert code == 2 and "--ttl" in line
+    code, line = commands(["demo"])
+    assert code == 2 and line == "parley demo: a command is needed: one of seed, reset (see parley demo --help)"
     code, line = commands(["seed", "everything"])
     assert code == 2 and "not a command" in line
     code, line = commands(["token", "--user", "1"], {"PARLEY_LOG_LEVEL": "loud"})
