@@ -10,6 +10,14 @@ import shutil
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from entrypoints.settings import exit_on_bad_settings  # noqa: E402  (standard library only, no metrics)
+
+# Every PARLEY_* setting, checked in the master before it binds: a bad one is one line and exit 2.
+# The keys themselves are read by the workers (wsgi.py): a bad one stops them with exit code 4,
+# on which gunicorn's master stops too.
+exit_on_bad_settings(program="parley (gunicorn)", keys=False)
+
 bind = os.environ.get("PARLEY_BIND", "127.0.0.1:8000")
 # gunicorn's gevent worker, with the JSON error envelope on the answers gunicorn gives itself.
 worker_class = "entrypoints.http.gunicorn_worker.JsonErrorGeventWorker"

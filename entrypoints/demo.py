@@ -15,6 +15,10 @@ DEMO_ITEM_ID = 100
 LEARNER_GROUP_ID = 1
 HELPER_GROUP_ID = 5
 TRAINER_GROUP_ID = 20
+# The demo's places in the other contexts: ids of their own, so that the README's walkthroughs
+# (which create `lobby`, `physics-1`, ...) run unchanged beside them.
+DEMO_CHAT_ROOM_ID = "study-group"
+DEMO_LIVE_ROOM_ID = "demo-class"
 
 
 @dataclass(frozen=True)
@@ -34,3 +38,26 @@ DEMO_USERS = (
 
 def demo_user(user_id: int) -> DemoUser | None:
     return next((user for user in DEMO_USERS if user.user_id == user_id), None)
+
+
+def demo_grants_document() -> dict:
+    """The grants of the demo, in the format of `parley grants import` (grants.example.json is this
+    document, written out; a unit test keeps the two equal).
+
+    The learner's own group is their user id, so they are the participant of (item 100, 1)."""
+    learner, trainer, helper = (user.user_id for user in DEMO_USERS)
+    item = str(DEMO_ITEM_ID)
+    return {
+        "memberships": [
+            {"group_id": str(HELPER_GROUP_ID), "member_id": str(helper)},
+            {"group_id": str(TRAINER_GROUP_ID), "member_id": str(trainer)},
+        ],
+        "item_permissions": [
+            {"group_id": str(LEARNER_GROUP_ID), "item_id": item, "can_view": "content",
+             "can_request_help_to": [str(HELPER_GROUP_ID)]},
+            {"group_id": str(TRAINER_GROUP_ID), "item_id": item, "can_view": "content", "can_watch": "answer"},
+            {"group_id": str(HELPER_GROUP_ID), "item_id": item, "can_view": "content", "can_watch": "result"},
+        ],
+        "managers": [{"manager_group_id": str(TRAINER_GROUP_ID), "group_id": str(LEARNER_GROUP_ID)}],
+        "validated": [{"user_id": str(helper), "item_id": item}],
+    }

@@ -9,11 +9,13 @@ import sys
 from urllib.parse import urlparse
 
 from domain.shared import DomainError
+from entrypoints.demo import DEMO_USERS
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-SEED_USERS = ((1, "andrew", "Andrew Brown"), (2, "bayko", "Andrew Bayko"))
+# The demo's learner and trainer (entrypoints/demo.py).
+SEED_USERS = tuple((user.user_id, user.handle, user.display_name) for user in DEMO_USERS[:2])
 SEED_MESSAGES = (
-    (1, "Hi Bayko, are you coming to the study group tomorrow?"),
+    (1, "Hi Grace, are you coming to the study group tomorrow?"),
     (2, "Yes! I will bring my notes on chapter 3."),
     (1, "Great, see you there."),
 )
@@ -153,6 +155,16 @@ def cmd_seed(args: argparse.Namespace) -> int:
     handles = " and ".join(f"{h} (user {uid})" for uid, h, _ in SEED_USERS)
     print(f"dm: {handles}, conversation {group_uuid} with {len(SEED_MESSAGES)} messages")
     return 0
+
+
+def save_demo_handles(deps) -> int:
+    """Every demo user's directory entry (handle and name), so that they can be written to by
+    handle; no conversation, so the README's walkthrough starts from none. Returns how many."""
+    from application.dm import directory
+
+    for user in DEMO_USERS:
+        directory.save_profile(deps, user.user_id, user.handle, user.display_name)
+    return len(DEMO_USERS)
 
 
 def register(sub, seed_sub) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 
+from entrypoints.cli import demo as demo_cli
 from entrypoints.cli import dm as dm_cli
 from entrypoints.cli import seed_chat, seed_live, seed_social
 
@@ -28,13 +30,37 @@ def _strip_query(text: str) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from entrypoints.http.app import create_app
+    from entrypoints.cli.demo import demo_refusal, seed_on_first_start
+    from entrypoints.settings import exit_on_bad_settings
 
+    if args.demo:  # before the settings, whose complaints would not be the point
+        refusal = demo_refusal(os.environ.get("PARLEY_PROFILE") or "embedded", "parley serve --demo")
+        if refusal:
+            print(refusal, file=sys.stderr)
+            return 2
+    exit_on_bad_settings(program="parley serve")
     logging.getLogger("werkzeug").addFilter(_RedactQueryStrings())
-    app = create_app()
+    app = create_app_or_exit("parley serve")
+    if args.demo:
+        seed_on_first_start(app.container)
     print(f"Parley on http://{args.host}:{args.port} (development server)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False, threaded=True)
     return 0
+
+
+def create_app_or_exit(program: str, exit_code: int = 2):
+    """The app, or one line and an exit when its settings cannot start it (a key that does not
+    parse, a database that cannot be opened): what the settings check could not see."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from entrypoints.http.app import create_app
+
+    try:
+        return create_app()
+    except (ValueError, OSError, SQLAlchemyError) as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"{program}: cannot start: {message}", file=sys.stderr)
+        raise SystemExit(exit_code) from None
 
 
 def _port(text: str) -> int:
@@ -50,8 +76,8 @@ def _dev_server_address(environ) -> tuple[str, int]:
     raw_port = environ.get("PARLEY_PORT") or bind_port or "8000"
     try:
         return host, _port(raw_port)
-    except argparse.ArgumentTypeError as err:
-        raise SystemExit(f"parley: PARLEY_PORT/PARLEY_BIND: {err}") from None
+    except argparse.ArgumentTypeError:
+        return host, 8000  # the settings check names the bad PARLEY_PORT / PARLEY_BIND before anything listens
 
 
 def _duration(text: str):
@@ -76,16 +102,19 @@ def _user_id(text: str) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     """Print a development JWT signed with the configured PARLEY_JWT_SECRET or PARLEY_JWT_PRIVATE_KEY_FILE."""
-    from container import Container, settings_from_env
+    # What the container's token_minter is, without importing the container (every adapter):
+    # scripts/token runs once per user in every walkthrough, and starts in a fraction of the time.
+    from adapters.auth.jwt import DevTokenMinter, JwtSettings
+    from application.shared import SystemClock
+    from entrypoints.settings import parley_settings
 
     scopes = tuple(dict.fromkeys(s for group in args.scope for s in group.split()))
     if args.user is None and not scopes:
         print("parley token: give --user, --scope, or both", file=sys.stderr)
         return 2
-    container = Container()
     try:
-        container.config.from_dict(settings_from_env())
-        token = container.core.token_minter().mint(args.user, scopes, args.ttl)
+        minter = DevTokenMinter(JwtSettings.from_settings(parley_settings(os.environ)), SystemClock())
+        token = minter.mint(args.user, scopes, args.ttl)
     except ValueError as err:
         print(f"parley token: {err}", file=sys.stderr)
         return 2
@@ -320,13 +349,15 @@ def cmd_dynamodb_relay(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parley", description="Parley messaging back end")
+    parser = OneLineParser(prog="parley", description="Parley messaging back end")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the development server")
     host, port = _dev_server_address(os.environ)
     serve.add_argument("--host", default=host, help="default: PARLEY_HOST, else PARLEY_BIND's host, else 127.0.0.1")
     serve.add_argument("--port", type=_port, default=port, help="default: PARLEY_PORT, PARLEY_BIND's port, 8000")
+    serve.add_argument("--demo", action="store_true",
+                       help="put the demo's users, grants and rooms in a database that has no grants yet (embedded)")
     serve.set_defaults(run=cmd_serve)
 
     token = sub.add_parser("token", help="mint a development JWT with the configured key or secret")
@@ -373,13 +404,55 @@ def build_parser() -> argparse.ArgumentParser:
     seed_chat.add_parser(seed_sub)
     seed_live.add_parser(seed_sub)
     dm_cli.register(sub, seed_sub)
+    demo_cli.register(sub)
     return parser
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A mistyped command or argument is one line on stderr (with the nearest command, when there
+    is one), exit code 2, rather than the usage text."""
+
+    def error(self, message: str):
+        choices = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choices:
+            words = re.findall(r"'?([\w-]+)'?", choices.group(2))
+            close = difflib.get_close_matches(choices.group(1), words, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"one of {', '.join(words)}"
+            message = f"{choices.group(1)!r} is not a command: {hint}"
+        elif re.search(r"required: \w*command\b", message) and self._subparsers is not None:
+            words = [w for action in self._subparsers._group_actions for w in (action.choices or {})]
+            message = f"a command is needed: one of {', '.join(words)}"
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+# What a command's configuration or backend can raise that is the user's to fix, as one line.
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from application.shared import BackendUnavailable
+
+    return (ValueError, OSError, SQLAlchemyError, BotoCoreError, ClientError, BackendUnavailable)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from entrypoints.settings import exit_on_bad_settings
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.run(args)
+    refused = args.refuse() if hasattr(args, "refuse") else None  # before the settings (parley demo)
+    if refused:
+        return refused
+    if args.run is not cmd_serve:  # serve checks the server's settings too
+        exit_on_bad_settings(program=f"parley {args.command}", server=False)
+    try:
+        return args.run(args)
+    except _user_errors() as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if type(err).__name__ == "NoCredentialsError":
+            message += ": set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (DynamoDB Local takes any values)"
+        print(f"parley {args.command}: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ from application.live import questions, rooms
 from application.live.ports import RoomIdTaken
 from application.shared import Actor
 from domain.live.questions import Option
+from entrypoints.demo import DEMO_USERS
+
+TRAINER = next(user for user in DEMO_USERS if user.role == "trainer")
 
 DEMO_QUESTIONS: list[tuple[str, list[Option]]] = [
     ("What is 7 × 8?", [
@@ -40,31 +43,45 @@ DEMO_QUESTIONS: list[tuple[str, list[Option]]] = [
 ]
 
 
+class RoomOfAnotherTeacher(Exception):
+    pass
+
+
 def cmd_seed_live(args: argparse.Namespace) -> int:
     from container import Container, settings_from_env
 
     container = Container()
     container.config.from_dict(settings_from_env())
-    deps = container.live.deps()
-    teacher = Actor(args.teacher)
     try:
-        room = rooms.create_room(deps, teacher, args.room, "Demo class")
+        seeded = seed_classroom(container.live.deps(), args.teacher, args.room)
+    except RoomOfAnotherTeacher as taken:
+        print(f"parley seed live: {taken}", file=sys.stderr)
+        return 1
+    print(json.dumps(seeded))
+    return 0
+
+
+def seed_classroom(deps, teacher_id: int, room_id: str) -> dict:
+    """The room and the demo questions, each made once; what is there, as JSON-ready data.
+    Raises RoomOfAnotherTeacher when the room is another teacher's."""
+    teacher = Actor(teacher_id)
+    try:
+        room = rooms.create_room(deps, teacher, room_id, "Demo class")
     except RoomIdTaken:
-        room = rooms.current_room(deps, args.room)
-        if room.owner_id != args.teacher:
-            print(f"parley seed live: room {args.room!r} belongs to user {room.owner_id}", file=sys.stderr)
-            return 1
+        room = rooms.current_room(deps, room_id)
+        if room.owner_id != teacher_id:
+            raise RoomOfAnotherTeacher(f"room {room_id!r} belongs to user {room.owner_id}") from None
     existing = {q.text: q for q in questions.list_questions(deps, teacher, None, 100)}
     made = []
     for text, options in DEMO_QUESTIONS:
         question = existing.get(text) or questions.create_question(deps, teacher, text, options)
         made.append({"question_id": question.id, "type": str(question.type), "text": question.text})
-    print(json.dumps({"room_id": room.id, "owner_id": str(room.owner_id), "questions": made}))
-    return 0
+    return {"room_id": room.id, "owner_id": str(room.owner_id), "questions": made}
 
 
 def add_parser(seed_sub) -> None:
     live = seed_sub.add_parser("live", help="a demo classroom: a room and questions of each type")
-    live.add_argument("--teacher", type=int, default=1, help="the teacher's user id (default 1)")
+    live.add_argument("--teacher", type=int, default=TRAINER.user_id,
+                      help=f"the teacher's user id (default {TRAINER.user_id}, the demo's trainer)")
     live.add_argument("--room", default="demo-class", help="the room's id (default demo-class)")
     live.set_defaults(run=cmd_seed_live)

@@ -18,6 +18,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, jsonify, send_from_directory
 from flask_smorest.spec.plugins import FlaskPlugin
 
+from entrypoints.demo import DEMO_CHAT_ROOM_ID, DEMO_ITEM_ID, DEMO_LIVE_ROOM_ID, DEMO_USERS, LEARNER_GROUP_ID
 from entrypoints.http import schemas
 from entrypoints.http.algorea import schemas as algorea_schemas
 from entrypoints.http.blueprint import Api, error_response_doc
@@ -47,10 +48,29 @@ class PathParametersOnOperations(FlaskPlugin):
 
     def path_helper(self, rule, operations, parameters, **kwargs):
         path = super().path_helper(rule=rule, operations=operations, parameters=parameters, **kwargs)
+        for parameter in parameters:
+            example = demo_example(rule.rule, parameter.get("name"))
+            if parameter.get("in") == "path" and example is not None:
+                parameter["example"] = example
         for operation in operations.values():
             operation["parameters"] = [*parameters, *operation.get("parameters", [])]
         parameters.clear()
         return path
+
+
+def demo_example(rule: str, name: str | None) -> str | None:
+    """The demo's ids (entrypoints/demo.py) as the path parameters' examples, so that "Try it out"
+    in /docs reaches the README's thread and rooms with a token from `scripts/token --user 1`."""
+    if name == "room_id":
+        return DEMO_LIVE_ROOM_ID if rule.startswith("/live") else DEMO_CHAT_ROOM_ID
+    return DEMO_PATH_EXAMPLES.get(name or "")
+
+
+DEMO_PATH_EXAMPLES = {
+    "item_id": str(DEMO_ITEM_ID),
+    "participant_id": str(LEARNER_GROUP_ID),
+    "user_id": str(DEMO_USERS[0].user_id),
+}
 
 
 def init_api(app: Flask) -> Api:

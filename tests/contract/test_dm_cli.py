@@ -84,7 +84,7 @@ def test_users_import_refuses_an_unreadable_file(embedded, tmp_path):
 def test_seed_dm_makes_two_users_and_a_conversation_once(embedded, capsys):
     assert main(["seed", "dm"]) == 0
     [row] = conv.list_groups(dm_deps(), Actor(user_id=1))
-    assert row.other.handle == "bayko"
+    assert row.other.handle == "grace"
     assert len(conv.list_messages(dm_deps(), Actor(user_id=2), row.group_uuid)) == 3
     assert main(["seed", "dm"]) == 0
     assert "already seeded" in capsys.readouterr().out

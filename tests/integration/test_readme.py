@@ -1,4 +1,4 @@
-"""The README's walkthrough and live-watching snippet, run as written against a real server.
+"""The README's two-person walkthrough and live-watching snippet, run as written against `scripts/serve`.
 
 Each ```sh block of the walkthrough runs in one bash session (so `TOKEN=…` carries over), with
 the port changed to the test server's. A `# {…}` or `# […]` line after a command is its expected
@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.support.live_server import ROOT, start_server
+from tests.support.live_server import ROOT, LiveServer, free_port
 
 pytestmark = pytest.mark.integration
 SECRET = "readme-secret-" + "z" * 40
@@ -68,17 +68,43 @@ def _same(want, got) -> bool:
 
 @pytest.fixture(scope="module")
 def readme_server(tmp_path_factory):
+    """The server as the README starts it: `./scripts/serve` (embedded, the demo put in at its first
+    start), on a free port and a fresh database. `BASE` is in the environment of every command, as
+    the README asks the reader to set it."""
     tmp = tmp_path_factory.mktemp("readme")
+    port = free_port()
     env = {
-        "PARLEY_PROFILE": "embedded",
-        "PARLEY_AUTH": "jwt",
-        "PARLEY_GRANTS": "open",
         "PARLEY_JWT_SECRET": SECRET,
         "PARLEY_DATABASE_URL": f"sqlite:///{tmp / 'readme.sqlite3'}",
+        "BASE": f"http://127.0.0.1:{port}",
     }
-    server = start_server(env, tmp)
-    yield server, env
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    log_path = tmp / "serve.log"
+    log = open(log_path, "wb")  # noqa: SIM115 (closed when the process ends)
+    process = subprocess.Popen(["./scripts/serve", "--port", str(port)], cwd=ROOT, env={**clean, **env},
+                               stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(process, port, log_path)
+    wait_until_healthy(server)
+    yield server, {"PARLEY_JWT_SECRET": SECRET, "BASE": env["BASE"]}
     server.stop()
+
+
+def wait_until_healthy(server: LiveServer, seconds: float = 120) -> None:
+    """scripts/serve may first install the project into .venv (once per checkout)."""
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"scripts/serve exited early:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"scripts/serve did not answer in time:\n{server.log()}")
 
 
 def run_shell(script: str, env: dict[str, str], timeout: float = 60) -> str:
@@ -89,30 +115,45 @@ def run_shell(script: str, env: dict[str, str], timeout: float = 60) -> str:
     return done.stdout
 
 
-def test_the_curl_walkthrough_answers_as_documented(readme_server):
+MARK = "@@readme-step@@"
+
+
+def walkthrough_blocks(port: int) -> list[str]:
+    return [b.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for b in sh_blocks(section("Walkthrough"))]
+
+
+def test_the_two_person_walkthrough_answers_as_documented(readme_server):
     server, env = readme_server
-    blocks = [b.replace("127.0.0.1:8000", f"127.0.0.1:{server.port}") for b in sh_blocks(section("Walkthrough"))]
-    assert blocks[0].strip() == "TOKEN=$(./scripts/token --user 1)"
+    assert "demo:" in server.log() and "user 2 (grace, trainer)" in server.log()  # put in at the first start
+    blocks = walkthrough_blocks(server.port)
+    assert blocks[0].strip() == f"BASE=http://127.0.0.1:{server.port}\nTOKEN=$(./scripts/token --user 1)"
+    steps = [step for block in blocks for step in commands_with_expectations(block)]
+    assert any("--user 2" in command for command, _ in steps), "the trainer takes part"
+    # One shell, as a reader types it: TOKEN, TRAINER and BASE carry over; a marker splits the answers.
+    script = "set -e\n" + "".join(f"echo {MARK}\n{command}\necho\n" for command, _ in steps)
+    outputs = run_shell(script, {k: v for k, v in env.items() if k != "BASE"}).split(f"{MARK}\n")[1:]
+    assert len(outputs) == len(steps)
     checked = 0
-    script = "set -e\n" + blocks[0]
-    for block in blocks[1:]:
-        for command, expected in commands_with_expectations(block):
-            output = run_shell(script + "\n" + command, env).strip()
-            if expected is not None:
-                assert matches(expected, output), f"{command}\nexpected: {expected}\ngot: {output}"
-                checked += 1
-    assert checked >= 7
+    for (command, expected), output in zip(steps, outputs, strict=True):
+        if expected is not None:
+            assert matches(expected, output.strip()), f"{command}\nexpected: {expected}\ngot: {output}"
+            checked += 1
+    assert checked >= 11
+    # The trainer's reply is in the learner's list, and the outsider was refused.
+    answers = dict(zip((c for c, _ in steps), outputs, strict=True))
+    assert any('"user_id":"2"' in out and "Look again" in out for c, out in answers.items() if "$TOKEN" in c)
+    assert any('"code":"forbidden"' in out for c, out in answers.items() if "--user 4" in c)
 
 
-def test_the_live_watching_snippet_prints_new_messages(readme_server):
+def test_the_trainers_reply_arrives_live(readme_server):
     server, env = readme_server
-    block = sh_blocks(section("Watching messages arrive live"))[0].replace("127.0.0.1:8000", f"127.0.0.1:{server.port}")
-    port = server.port
-    token = run_shell("./scripts/token --user 1", env).strip()
+    watch_block, reply_block = sh_blocks(section("Watching messages arrive live"))[:2]
+    tokens = {"TOKEN": run_shell("./scripts/token --user 1", env).strip(),
+              "TRAINER": run_shell("./scripts/token --user 2", env).strip()}
     watcher = subprocess.Popen(
-        ["bash", "-c", block],
+        ["bash", "-c", watch_block],
         cwd=ROOT,
-        env={**os.environ, **env, "TOKEN": token},
+        env={**os.environ, **env, **tokens},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -120,14 +161,14 @@ def test_the_live_watching_snippet_prints_new_messages(readme_server):
     try:
         lines = _read_until(watcher, lambda line: '"type":"subscribed"' in line, timeout=30)
         assert any('"type":"ready"' in line for line in lines)
-        post = (
-            f"curl -s -X POST -H \"Authorization: Bearer {token}\" -H 'Content-Type: application/json' "
-            f'-d \'{{"text":"seen live","uuid":"readme-live-1"}}\' '
-            f"http://127.0.0.1:{port}/forum/items/100/participant/1/thread/messages"
-        )
-        assert '"success":true' in run_shell(post, env)
-        lines = _read_until(watcher, lambda line: "readme-live-1" in line, timeout=30)
-        assert '"type":"event"' in lines[-1] and "seen live" in lines[-1]
+        [(command, expected)] = commands_with_expectations(reply_block)
+        reply = run_shell(command, {**env, **tokens}).strip()
+        assert matches(expected, reply), reply
+        uuid = json.loads(reply)["data"]["uuid"]
+        lines = _read_until(watcher, lambda line: uuid in line, timeout=30)
+        frame = json.loads(lines[-1])
+        assert frame["type"] == "event" and frame["topic"] == "forum.thread"
+        assert frame["event"]["user_id"] == "2" and frame["event"]["type"] == "message"
     finally:
         watcher.kill()
         watcher.wait()

@@ -15,7 +15,7 @@ DEFAULT_PREFIX = "/sls"
 DEFAULT_WS_PATH = "/sls/ws"
 # Parley's own API, the web client and the AlgoREA backend surface's default: the serverless
 # surface is never mounted over them (one list, kept beside the backend surface's in container.py).
-PARLEY_PREFIXES = tuple(p for p in RESERVED_PREFIXES if p != DEFAULT_PREFIX) + (DEFAULT_ALGOREA_BACKEND_PREFIX,)
+TAKEN_PREFIXES = tuple(p for p in RESERVED_PREFIXES if p != DEFAULT_PREFIX) + (DEFAULT_ALGOREA_BACKEND_PREFIX,)
 _PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
@@ -39,7 +39,7 @@ def _path(raw: str | None, default: str, setting: str) -> str:
     value = default if not raw else raw.rstrip("/")
     if not _PATH.fullmatch(value):
         raise ValueError(f"{setting} must be a path like {default}, not {raw!r}")
-    clash = [p for p in PARLEY_PREFIXES if value == p or value.startswith(p + "/")]
+    clash = [p for p in TAKEN_PREFIXES if value == p or value.startswith(p + "/")]
     if clash:
         raise ValueError(f"{setting} must not be under {clash[0]}, where Parley's own API is")
     return value
