@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 
 import pytest
 
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 SUBSCRIBERS, THREADS = 300, 30
 SECONDS = 30.0  # of posting; the faults at 5 s, 12 s and 21 s
-RATE = {"postgres": 20.0, "aws": 8.0}  # posts a second (DynamoDB Local takes far fewer writes)
+RATE = {"postgres": 20.0, "aws": 5.0}  # posts a second (DynamoDB Local takes far fewer writes)
 
 
 @pytest.fixture(params=["postgres", "aws"])
@@ -67,7 +68,7 @@ def test_a_cluster_loses_nothing_when_servers_die_and_redis_restarts(cluster):
         Fault("SIGTERM server 2, then start it again", 12, lambda: _restart(cluster, 1)),
         Fault("restart Redis", 21, lambda: cluster.redis.restart(down_seconds=1.0)),
     ]
-    load.run(SECONDS, faults)
+    load.run(SECONDS, faults, connect_seconds=10)
     stored = load.stored()
     load.finish(stored)
     ended_wall = time.time()
@@ -80,6 +81,13 @@ def test_a_cluster_loses_nothing_when_servers_die_and_redis_restarts(cluster):
     print(f"\n{profile}: {tally}\n{profile}: nginx and the dead server: {dead}; the restarted one: {back}")
     for row in figures:
         print(f"{profile}: {row}")
+    odd = [(round(a.at - load.started, 1), a.status, round(a.seconds, 2)) for a in load.attempts if a.status <= 0]
+    errors = sum((s.errors for s in load.subs), Counter())
+    codes = Counter(code for s in load.subs for _, _, code in s.drops)
+    print(f"{profile}: subscriber errors {dict(errors)}; close codes {dict(codes)}")
+    print(f"{profile}: phases (s): { {k: round(v, 1) for k, v in load.phases.items()} }")
+    print(f"{profile}: slowest answer to a post: {max(a.seconds for a in load.attempts):.2f} s")
+    print(f"{profile}: attempts without an answer (at s, status, seconds): {odd}")
 
     assert tally["acked"] == int(RATE[profile] * SECONDS) + THREADS  # every post was acknowledged in the end
     assert tally["stored"] == tally["acked"]
@@ -100,8 +108,7 @@ def test_a_cluster_loses_nothing_when_servers_die_and_redis_restarts(cluster):
     assert killed["sockets_dropped"] >= SUBSCRIBERS // 10 and killed["never_served_again"] == 0, killed
     assert terminated["sockets_dropped"] >= SUBSCRIBERS // 10 and terminated["never_served_again"] == 0, terminated
     # SIGTERM told its sockets to reconnect (1012, service restart) rather than dropping them.
-    codes = [code for s in load.subs for dropped, _, code in s.drops if term.started <= dropped <= term.started + 3]
-    assert codes.count(1012) >= len(codes) * 0.9, codes
+    assert terminated["close_codes"].get(1012, 0) >= terminated["sockets_dropped"] * 0.9, terminated
 
     # Passive health checks: nginx marked the dead server down and sent it almost nothing after.
     assert dead["disabled_lines"] >= 1, dead
