@@ -298,7 +298,7 @@ class Load:
 
     def open_threads(self) -> None:
         for item in range(1, self.threads + 1):
-            status, body, _ = _http(
+            status, body, _ = http(
                 "PUT", self.base_url + self.path(item), {"status": "waiting_for_trainer", "helper_group_id": "5"}
             )
             assert status == 200, (status, body)
@@ -366,7 +366,7 @@ class Load:
         body = {"text": f"cluster {message_uuid}", "uuid": message_uuid}
         while time.monotonic() < deadline:
             sent = time.monotonic()
-            status, _, headers = _http("POST", f"{self.base_url}{self.path(item)}/messages", body)
+            status, _, headers = http("POST", f"{self.base_url}{self.path(item)}/messages", body)
             retry_after = headers.get("Retry-After")
             with self._lock:
                 self.attempts.append(Attempt(sent, status, retry_after, time.monotonic() - sent))
@@ -441,7 +441,7 @@ class Load:
             events, after = [], None
             while True:
                 url = f"{self.base_url}{self.path(item)}/events?limit=500" + (f"&after={after}" if after else "")
-                status, page, _ = _http("GET", url, timeout=30)
+                status, page, _ = http("GET", url, timeout=30)
                 assert status == 200, (status, page)
                 if not page:
                     break
@@ -539,7 +539,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
 
 
-def _http(method: str, url: str, body=None, timeout: float = HTTP_TIMEOUT):
+def http(method: str, url: str, body=None, timeout: float = HTTP_TIMEOUT):
     """(status, parsed body or None, headers); NO_ANSWER when the connection fails, HANG on a timeout."""
     data = None if body is None else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token()}"}
