@@ -9,8 +9,9 @@ with deploy/nginx/parley.conf in front of three gunicorn servers (one gevent wor
 --workers), a redis-server of the bench's own for the fan-out and the write counters.
 
 1. Throughput: `--concurrency` keep-alive clients post as fast as they can for
-   `--throughput-seconds` through nginx, first with the three servers, then through a second nginx
-   that lists only one of them. Acknowledged posts a second, and the ratio.
+   `--throughput-seconds` through nginx with the three servers, then through a second nginx that
+   lists only one of them, twice each, interleaved, after a warm-up. Acknowledged posts a second
+   (the mean of the two phases), and the ratio.
 2. Faults under load: `--subscribers` websockets over `--threads` threads and `--rate` posts a
    second; SIGKILL one server at 1/6 of the run, SIGTERM another at 2/5 and start it again, restart
    Redis at 7/10. Per fault: the sockets it dropped, the time from the fault to each being served
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import time
 
 from bench import common
@@ -68,18 +70,30 @@ def throughput(cluster: cl.Cluster, seconds: float, concurrency: int, threads: i
             {"status": "waiting_for_trainer", "helper_group_id": "5"},
         )
         assert status == 200, (status, body)
-    three = asyncio.run(_post_flat_out(cluster.nginx.port, seconds, concurrency, threads))
     single = cl.Nginx(cluster.ports[:1], cluster.work / "nginx-one").start()
+    rates: dict[str, list[float]] = {"three": [], "one": []}
+    failed = 0
     try:
-        one = asyncio.run(_post_flat_out(single.port, seconds, concurrency, threads))
+        # A warm-up (a cold emulator or pool would tilt the first phase), then interleaved phases.
+        asyncio.run(_post_flat_out(cluster.nginx.port, min(seconds, 3), concurrency, threads))
+        for name, port in (("three", cluster.nginx.port), ("one", single.port)) * 2:
+            ok, bad = asyncio.run(_post_flat_out(port, seconds, concurrency, threads))
+            rates[name].append(ok / seconds)
+            failed += bad
     finally:
         single.stop()
-    return {
-        "three": three[0] / seconds,
-        "one": one[0] / seconds,
-        "failed": three[1] + one[1],
-        "ratio": (three[0] / max(one[0], 1)),
-    }
+    three, one = (sum(r) / len(r) for r in (rates["three"], rates["one"]))
+    return {"three": three, "one": one, "runs": rates, "failed": failed, "ratio": three / max(one, 1e-9)}
+
+
+def _tree(pid: int) -> list[int]:
+    import psutil
+
+    try:
+        master = psutil.Process(pid)
+        return [pid] + [c.pid for c in master.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def run_profile(profile: str, args) -> dict:
@@ -110,7 +124,14 @@ def run_profile(profile: str, args) -> dict:
             cl.Fault("SIGTERM a server, start it again", seconds * 2 / 5, restart_second),
             cl.Fault("restart Redis (1 s down)", seconds * 7 / 10, lambda: redis.restart(down_seconds=1.0)),
         ]
+
+        def server_pids() -> list[int]:
+            return [pid for server in cluster.servers if server is not None for pid in _tree(server.process.pid)]
+
+        cpu = common.CpuMeter(server_pids).start()
+        load_before = os.getloadavg()[0]
         load.run(seconds, faults, connect_seconds=10)
+        cpu.stop()
         stored = load.stored()
         load.finish(stored)
         result = {
@@ -120,8 +141,15 @@ def run_profile(profile: str, args) -> dict:
             "audit": cl.audit(load, stored),
             "slowest_post": max(a.seconds for a in load.attempts),
             "phases": load.phases,
+            "server_cpu": cpu.share,
+            "loadavg": (load_before, os.getloadavg()[0]),
         }
         print(f"  {profile}: audit {result['audit']}", flush=True)
+        print(
+            f"  {profile}: servers used {cpu.share:.2f} cores during the fault run; the machine's load average "
+            f"was {result['loadavg'][0]:.1f} before it and {result['loadavg'][1]:.1f} after (2 cores)",
+            flush=True,
+        )
         return result
     finally:
         if cluster is not None:
@@ -139,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=30)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--throughput-seconds", type=float, default=10)
+    parser.add_argument("--throughput-seconds", type=float, default=8)
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args(argv)
     common.header("Cluster: three servers behind nginx, faults under load")
