@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 
+from adapters.dynamodb.tables import delete_tables
 from tests.support.cluster import (
     Cluster,
     Fault,
@@ -28,12 +29,21 @@ from tests.support.cluster import (
     fault_figures,
     nginx_binary,
 )
+from tests.support.dynamodb import admin_client
+from tests.support.postgres import fresh_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 SUBSCRIBERS, THREADS = 300, 30
 SECONDS = 30.0  # of posting; the faults at 5 s, 12 s and 21 s
 RATE = {"postgres": 20.0, "aws": 5.0}  # posts a second (DynamoDB Local takes far fewer writes)
+
+
+@pytest.fixture
+def own_database():
+    """The session's database is shared with tests that post to the same thread ids."""
+    with fresh_database("parley_cluster") as url:
+        yield url
 
 
 @pytest.fixture(params=["postgres", "aws"])
@@ -43,9 +53,13 @@ def cluster(request, own_redis, tmp_path):
             pytest.fail("nginx is required on CI (scripts/test installs it)")
         pytest.skip("nginx is not installed: apt-get install nginx")
     if request.param == "postgres":
-        env = cluster_env("postgres", own_redis.url, database_url=request.getfixturevalue("postgres_url"))
+        env = cluster_env("postgres", own_redis.url, database_url=request.getfixturevalue("own_database"))
     else:
-        env = cluster_env("aws", own_redis.url, dynamodb_endpoint=request.getfixturevalue("dynamodb_endpoint"))
+        endpoint = request.getfixturevalue("dynamodb_endpoint")
+        env = cluster_env("aws", own_redis.url, dynamodb_endpoint=endpoint)
+        # The session's DynamoDB Local keeps tables in memory: drop this test's when it ends.
+        prefix = env["PARLEY_DYNAMODB_TABLE_PREFIX"]
+        request.addfinalizer(lambda: delete_tables(admin_client(endpoint), prefix))
     cluster = Cluster(env, own_redis, tmp_path, size=3)
     try:
         yield request.param, cluster.start()
