@@ -16,7 +16,7 @@ from entrypoints.logs import configure_logging
 from entrypoints.metrics import EVENTS_PUBLISHED
 from entrypoints.ws import algorea as algorea_ws
 from entrypoints.ws import endpoint as _ws_routes  # noqa: F401  (registers /ws on `sock`)
-from entrypoints.ws import handshake, sock
+from entrypoints.ws import handshake, restart, sock
 
 MAX_BODY_BYTES = 64 * 1024
 WS_PING_SECONDS = 25
@@ -60,6 +60,7 @@ def create_app(settings: Mapping[str, str] | None = None, container: Container |
     ops.install_request_hooks(app)
     app.before_request(refuse_nul_in_url)
     handshake.install(app)
+    restart.install(app)
     # Each context's flask-smorest blueprint is registered with `api` (entrypoints/http/blueprint.py).
     api = openapi.init_api(app)
     register_error_handlers(app)

@@ -20,6 +20,22 @@ class JsonErrorGeventWorker(GeventWorker):
     def handle_error(self, req, client, addr, exc):
         super().handle_error(req, JsonErrorSocket(client, self.cfg), addr, exc)
 
+    def handle_exit(self, sig, frame):
+        """SIGTERM: gunicorn stops accepting within a second and lets requests in flight finish;
+        Parley drains first (entrypoints/draining.py: /readyz 503, websockets closed with 1012).
+        Off the signal handler, in a greenlet, as gunicorn does for SIGQUIT."""
+        super().handle_exit(sig, frame)
+        import gevent
+
+        gevent.spawn(_begin_draining)
+
+
+def _begin_draining() -> None:
+    # Imported here, in the worker, for the reason given in json_error_page.
+    from entrypoints.draining import begin_draining
+
+    begin_draining()
+
 
 class JsonErrorSocket:
     """Stands in for the client's socket while gunicorn writes its error page, and sends the same

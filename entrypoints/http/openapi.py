@@ -143,11 +143,12 @@ def _websocket_operation(endpoint: str) -> dict[str, Any]:
         "summary": "Websocket for live events (upgrade only)",
         "description": "Open with a websocket client: the JWT comes as `?token=` or in a first `auth` frame. "
         "A plain HTTP request, without the upgrade, is answered 426 with the upgrade hint; a malformed "
-        "upgrade 400.",
+        "upgrade 400; a server that is stopping (SIGTERM) 503 with Retry-After, and it closes open sockets "
+        "with 1012 (reconnect with your last cursor).",
         "tags": ["live"],
         "security": [],
         "responses": {"101": {"description": "Switching to the websocket protocol"}, "400": error_response_doc(400),
-                      "426": error_response_doc(426)},
+                      "426": error_response_doc(426), "503": error_response_doc(503)},
     }
 
 

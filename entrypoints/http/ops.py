@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 from werkzeug.wsgi import ClosingIterator
 
 from application.shared import HealthCheck
-from entrypoints import metrics
+from entrypoints import draining, metrics
 from entrypoints.http.blueprint import RETRY_AFTER, Blueprint
 from entrypoints.http.errors import error_response
 from entrypoints.http.schemas import Out
@@ -89,8 +89,12 @@ def healthz():
 @bp.alt_response(503, schema=Readiness, description="A backend is down", headers=RETRY_AFTER)
 @inject
 def readyz(checks: list = Provide["core.health_checks"], timeout: str = Provide["config.ready_timeout"]):
-    """Every configured backend answers (503 with Retry-After when one does not)"""
-    results = run_checks([c for c in checks if c is not None], float(timeout or 2))
+    """Every configured backend answers (503 with Retry-After when one does not, or while the server drains)"""
+    if draining.is_draining():
+        # Stopping (SIGTERM): the balancer or checker must send nothing new here.
+        results = {"server": {"status": "down", "error": "draining"}}
+    else:
+        results = run_checks([c for c in checks if c is not None], float(timeout or 2))
     ready = all(r["status"] == "up" for r in results.values())
     response = jsonify({"status": "ready" if ready else "unavailable", "checks": results})
     if not ready:

@@ -96,6 +96,11 @@ class Subscription:
         self.fetch_after: Callable[[int], Iterable[list[dict[str, Any]]]] = lambda seq: []
         self.start_seq = 0
         self._renewed_at = time.monotonic()
+        # Families whose positions are consecutive (a forum thread's sequence) are sent strictly in
+        # order: a live event that skips ahead is held back and the gap filled from the store.
+        self.in_order = False
+        self._last_position: int | None = None
+        self._resync_queued = False
 
     def on_publication(self, publication: Publication) -> None:
         with self._lock:
@@ -109,6 +114,7 @@ class Subscription:
         with self._lock:
             for cursor in history_cursors:
                 self._remember(cursor)
+            self._start_order(history_cursors)
             for publication in self._buffer:
                 self._deliver(publication)
             self._buffer = []
@@ -120,6 +126,8 @@ class Subscription:
             return
         if publication.payload.get("resync"):
             self.conn.enqueue_call(self.resync)
+            return
+        if self.in_order and not self._next_in_order(publication.cursor):
             return
         if not self._remember(publication.cursor):
             return
@@ -159,8 +167,12 @@ class Subscription:
         if self.conn.subscriptions.get(self.topic) is not self:
             return
         with self._lock:
-            seqs = [seq for seq in map(self.position_of, self._seen_order) if seq is not None]
-        after = max(seqs, default=self.start_seq)
+            self._resync_queued = False
+            if self.in_order:
+                after = self._last_position
+            else:
+                seqs = [seq for seq in map(self.position_of, self._seen_order) if seq is not None]
+                after = max(seqs, default=self.start_seq)
         try:
             pages = list(self.fetch_after(after))
         except Exception:
@@ -169,10 +181,44 @@ class Subscription:
         with self._lock:
             for page in pages:
                 for event in page:
+                    if self.in_order and not self._advance_from_store(event.get("cursor")):
+                        continue
                     if self._remember(event.get("cursor")):
                         frame = self.render_event(event)
                         if frame is not None:
                             self.conn.enqueue(frame, self.topic)
+
+    # -- strict order (in_order families); every method below runs under self._lock ----------------
+
+    def _start_order(self, history_cursors: list[str]) -> None:
+        """The history sent (or the `since` cursor) is where the live stream must continue."""
+        positions = [p for p in map(self.position_of, history_cursors) if p is not None]
+        self._last_position = max(positions, default=self.start_seq)
+
+    def _next_in_order(self, cursor: str | None) -> bool:
+        """True for the event right after the last one sent. An older one was sent already (or
+        comes with the gap's resync); a newer one means publications were lost or reordered on the
+        way (several servers publishing, held publications sent late): fetch the gap from the store."""
+        position = None if cursor is None else self.position_of(cursor)
+        if position is None or self._last_position is None:
+            return True
+        if position == self._last_position + 1:
+            self._last_position = position
+            return True
+        if position > self._last_position + 1 and not self._resync_queued:
+            self._resync_queued = True
+            self.conn.enqueue_call(self.resync)
+        return False
+
+    def _advance_from_store(self, cursor: str | None) -> bool:
+        """Events read back from the store are the truth: any newer one is sent, in the store's order."""
+        position = None if cursor is None else self.position_of(cursor)
+        if position is None or self._last_position is None:
+            return True
+        if position <= self._last_position:
+            return False
+        self._last_position = position
+        return True
 
     def renew(self) -> None:
         now = time.monotonic()

@@ -19,7 +19,7 @@ from application.delivery.topics import user_topic
 from application.forum.topics import ACCESS_RECHECK_TOPIC
 from application.shared import Authenticator, Clock, Unauthenticated
 from entrypoints.metrics import WS_OPEN
-from entrypoints.ws import sock
+from entrypoints.ws import restart, sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
 from entrypoints.ws.topics import TopicRegistry, registered_topics
@@ -75,11 +75,13 @@ def run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready:
     stop_notifications = own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     stop_session_watch = close_when_session_ends(conn, session_guard)
+    untrack = restart.track(conn)  # a draining server closes it with 1012
     WS_OPEN.inc()
     try:
         serve(ws, session)
     finally:
         WS_OPEN.dec()
+        untrack()
         stop_session_watch()
         stop_rechecks()
         stop_notifications()

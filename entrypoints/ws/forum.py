@@ -26,6 +26,8 @@ ACCESS_CHANGING_EVENTS = frozenset({"thread_opened", "thread_closed", "status_ch
 class ThreadTopic:
     family = FAMILY
     access_ended_message = "access to this thread ended"
+    # A thread's events are numbered 1, 2, 3 … with no gap, so sockets send them strictly in order.
+    consecutive_positions = True
 
     def __init__(self, forum: ForumDeps):
         self._forum = forum

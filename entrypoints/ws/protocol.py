@@ -135,6 +135,7 @@ def subscribe_to(
     sub.position_of = cursor_position
     sub.still_allowed = lambda: may_still_read(session, spec, key, sub.actor)
     sub.start_seq = since.seq if since else 0
+    sub.in_order = getattr(spec, "consecutive_positions", False)
     sub.fetch_after = lambda seq: spec.missed_since(key, Cursor(seq))
     stop_listening = session.hub.subscribe(name, sub.on_publication)  # before history: no gap
     LIVE_SUBSCRIPTIONS.inc()

@@ -14,6 +14,7 @@ A new context adds one module `entrypoints/ws/<context>.py` with its spec and on
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -79,8 +80,10 @@ def decode_cursor(raw: Any, frame_id: Any) -> Cursor | None:
         raise BadFrame("malformed cursor", frame_id) from None
 
 
+@functools.lru_cache(maxsize=4096)
 def cursor_position(cursor: str) -> int | None:
-    """Where a cursor sits in its topic's order (None: not a cursor); resync fetches after the newest."""
+    """Where a cursor sits in its topic's order (None: not a cursor); resync fetches after the newest.
+    Cached: an in-order topic asks it once per subscriber for the same publication."""
     try:
         return Cursor.decode(cursor).seq
     except DomainError:

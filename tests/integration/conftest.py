@@ -19,4 +19,4 @@ def memory_server(request, tmp_path_factory):
 
 from tests.support.dynamodb import dynamodb_endpoint  # noqa: E402,F401  (session fixtures)
 from tests.support.postgres import postgres_url  # noqa: E402,F401
-from tests.support.redis_server import redis_url  # noqa: E402,F401
+from tests.support.redis_server import own_redis, redis_url  # noqa: E402,F401

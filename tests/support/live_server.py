@@ -63,7 +63,7 @@ def run_cli(env: Mapping[str, str], *args: str, timeout: float = 120) -> None:
 
 
 def start_server(
-    env: Mapping[str, str], log_dir: Path, gunicorn: bool = False, port: int | None = None
+    env: Mapping[str, str], log_dir: Path, gunicorn: bool = False, port: int | None = None, timeout: float = 30
 ) -> LiveServer:
     """Start the development server (or gunicorn with the production config) and wait until it answers."""
     port = port or free_port()
@@ -79,7 +79,7 @@ def start_server(
     log_file = open(log_path, "wb")  # noqa: SIM115 (closed when the process ends)
     process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log_file, stderr=subprocess.STDOUT)
     server = LiveServer(process, port, log_path, "gunicorn" if gunicorn else "werkzeug")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{server.log()}")

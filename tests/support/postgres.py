@@ -6,6 +6,7 @@ answer the tests that need it are skipped, except on CI (CI=true), where that fa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -41,10 +42,10 @@ def database_url(name: str) -> str:
     return f"postgresql+psycopg://{USER}@{HOST}:{PORT}/{name}"
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """The URL of an empty database created for this test session, dropped afterwards."""
-    name = f"parley_test_{uuid.uuid4().hex[:12]}"
+@contextlib.contextmanager
+def fresh_database(prefix: str = "parley_test") -> Iterator[str]:
+    """The URL of an empty database made now, dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -53,3 +54,10 @@ def postgres_url() -> Iterator[str]:
         with _admin_connection() as admin:
             # FORCE: a connection left open by a failed test must not keep the database alive.
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The URL of an empty database created for this test session, dropped afterwards."""
+    with fresh_database() as url:
+        yield url
