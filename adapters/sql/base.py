@@ -20,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql.engine import WRITE_LOCK, enter_unit, leave_unit
+from adapters.sql.engine import POOL_QUEUE_TIMEOUT_SECONDS, WRITE_LOCK, enter_unit, leave_unit, sqlite_writer_lock
 from application.messagebus import MessageBus
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
@@ -92,8 +92,27 @@ class SqlUnitOfWork(UnitOfWorkBase):
         self._engine = engine
         self._tx = SqlTransaction(locking=not read_only)
         self._bound: Token | None = None
+        # SQLite only: writers of this process queue here, not in SQLite's hub-blocking busy handler.
+        self._writer_lock = sqlite_writer_lock(engine) if self._tx.locking else None
+        self._holding_writer_lock = False
 
     def _begin(self) -> None:
+        if self._writer_lock is not None:
+            if not self._writer_lock.acquire(timeout=POOL_QUEUE_TIMEOUT_SECONDS):
+                raise BackendUnavailable(BACKEND)
+            self._holding_writer_lock = True
+        try:
+            self._open()
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _release_writer_lock(self) -> None:
+        if self._holding_writer_lock:
+            self._holding_writer_lock = False
+            self._writer_lock.release()
+
+    def _open(self) -> None:
         with unavailable_as_backend_error():
             connection = self._engine.connect()
             try:
@@ -129,9 +148,12 @@ class SqlUnitOfWork(UnitOfWorkBase):
         bound, self._bound = self._bound, None
         if bound is not None:
             leave_unit(bound)
-        if connection is not None:
-            try:
-                connection.close()
-            except sa_exc.SQLAlchemyError as error:
-                if not is_unavailable(error):
-                    raise
+        try:
+            if connection is not None:
+                try:
+                    connection.close()
+                except sa_exc.SQLAlchemyError as error:
+                    if not is_unavailable(error):
+                        raise
+        finally:
+            self._release_writer_lock()
