@@ -293,8 +293,9 @@ def bench_profile(name: str, concurrency: int, processes: int, seconds: float, w
         raw1 = _phase(raw_target, raw_args, users, processes, seconds, lambda: [])
         floors, parleys = [], []
         for _ in range(repeat):
-            floors.append(_phase(parley_worker, http_args(floor.port, FLOOR_ITEM), users, processes, seconds, floor.pids))
-            parleys.append(_phase(parley_worker, http_args(server.port, PARLEY_ITEM), users, processes, seconds, server.pids))
+            floor_args, parley_args = http_args(floor.port, FLOOR_ITEM), http_args(server.port, PARLEY_ITEM)
+            floors.append(_phase(parley_worker, floor_args, users, processes, seconds, floor.pids))
+            parleys.append(_phase(parley_worker, parley_args, users, processes, seconds, server.pids))
         raw2 = _phase(raw_target, raw_args, users, processes, seconds, lambda: [])
         raw_rate = (raw1["rate"] + raw2["rate"]) / 2
         parley, floor_result = common.median_phase(parleys), common.median_phase(floors)
@@ -307,7 +308,9 @@ def bench_profile(name: str, concurrency: int, processes: int, seconds: float, w
             "raw2": raw2,
             "ratio": parley["rate"] / raw_rate if raw_rate else float("nan"),
             "floor_ratio": common.median_ratio(parleys, floors, "rate"),
-            "floor_ratios": [p["rate"] / f["rate"] if f["rate"] else float("nan") for p, f in zip(parleys, floors)],
+            "floor_ratios": [
+                p["rate"] / f["rate"] if f["rate"] else float("nan") for p, f in zip(parleys, floors, strict=True)
+            ],
             "p99_ratio": common.median_ratio(parleys, floors, "p99_ms"),
         }
     finally:

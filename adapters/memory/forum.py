@@ -174,6 +174,9 @@ class MemoryForumUnitOfWork(UnitOfWorkBase):
         self._state.lock.acquire()
         self._undo.clear()
 
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
+        """Nothing to gain: every read is a dictionary lookup."""
+
     def _end(self) -> None:
         self._state.lock.release()
 

@@ -61,6 +61,8 @@ class SqlTransaction:
         self.connection: Connection | None = None
         # A read-only unit of work takes no write lock and locks no row: readers never queue.
         self.locking = locking
+        # Answers read ahead in this transaction (a post's context), each served once.
+        self.prefetched: dict[tuple, Any] = {}
 
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
         if self.connection is None:
@@ -122,6 +124,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
                 connection.close()
                 raise
         self._tx.connection = connection
+        self._tx.prefetched = {}
         # Lookups made during the unit (the user's grants) run on this connection: see connection_for.
         self._bound = enter_unit(self._engine, connection)
 

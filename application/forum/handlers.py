@@ -24,8 +24,13 @@ def notify_message_followers(deps: ForumDeps, posted: MessagePosted) -> None:
     get a stored notification and a push on their own topic."""
     message, now = posted.message, deps.now()
     with deps.reader() as uow:
+        followers = [
+            f.user_id for f in uow.follows.of_thread(message.key) if f.active(now) and f.user_id != message.user_id
+        ]
+        if not followers:
+            # Most posts: nobody but the author follows. No thread read, rights or watchers to look up.
+            return
         thread = load_thread(uow.threads, message.key)
-        followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
     # A follow outlives the right to read (the helper group changed, the window closed).
     followers = [uid for uid in followers if _may_read(deps, uid, thread, now)]
     watching = {s.user_id for s in deps.subscriptions.of_topic(thread_topic(message.key), now) if s.user_id}

@@ -37,6 +37,8 @@ def post_message(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid:
 def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: str) -> PostResult:
     now = deps.now()
     with deps.uow() as uow:
+        # One read for the thread, the uuid and the author's follow where the backend can (issue 20).
+        uow.prefetch_post(key, uuid, actor.user_id)
         thread = load_thread(uow.threads, key)
         grants = require_read(deps, actor, thread)
         existing = uow.events.find_message(key, uuid)

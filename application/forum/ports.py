@@ -169,6 +169,13 @@ class ForumUnitOfWork(Protocol):
 
     def rollback(self) -> None: ...
 
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int) -> None:
+        """A hint before posting `uuid`: read at once what the post will then ask for (the thread,
+        for writing; the message stored under `uuid`; `user_id`'s follow), so that a backend can
+        answer those reads from one request. Reads that follow are answered from it; a backend
+        may also do nothing here."""
+        ...
+
     def queue(self, publication: Publication) -> None:
         """Queue a publication for live delivery once (and only if) the transaction commits."""
         ...
