@@ -49,6 +49,9 @@ class DynamoDbFollowStore:
         follows = self._unit.state.follows
         if (key, user_id) in follows:
             return follows[(key, user_id)]
+        loaded = self._unit.state.loaded_follows
+        if (key, user_id) in loaded:
+            return loaded[(key, user_id)]
         item = self._forum.get_item(follows_pk(key), user_id)
         return None if item is None else follow_from_item(key, item)
 
