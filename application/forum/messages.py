@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.deps import ForumDeps, load_thread, require_read, require_read_of
 from application.forum.follows import ensure_following
 from application.forum.ports import MessageUuidTaken, ReadMarker
 from application.forum.topics import event_publication
@@ -113,7 +113,7 @@ def list_messages(
 ) -> list[StoredEvent]:
     """Messages newest first; deleted ones stay as tombstones so pages keep their positions."""
     with deps.reader() as uow:
-        require_read(deps, actor, load_thread(uow.threads, key))
+        require_read_of(deps, actor, uow.threads, key)
         return uow.events.before(key, before.seq if before else None, limit, MESSAGE_TYPES)
 
 

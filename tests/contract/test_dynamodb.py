@@ -234,7 +234,8 @@ def test_request_counts_of_the_forum_use_cases(deps, uow, requests):
 
     requests.clear()
     messages.list_messages(deps, PARTICIPANT, KEY, None, 10)
-    assert requests == {"GetItem": 1, "Query": 1}
+    # The participant may read whatever the thread's state: the page is its one Query (issue 20).
+    assert requests == {"Query": 1}
 
     requests.clear()
     with uow() as u:

@@ -98,14 +98,21 @@ def test_a_post_on_postgresql_takes_at_most_six_round_trips(postgres_app_engine)
         stored = connection.execute(sa.text("SELECT count(*) FROM thread_events WHERE type = 'message'")).scalar()
     assert stored == 2
 
+    # A page: the keyset query alone between BEGIN and its end (the participant needs no thread read).
+    paged = trips.during(lambda: messages.list_messages(deps, AUTHOR, KEY, None, 20))
+    assert [s for s in paged if s not in ("BEGIN", "COMMIT", "ROLLBACK")] == ["SELECT"], paged
+
 
 # -- DynamoDB -----------------------------------------------------------------------------------
 
 
 class DynamoDbCalls:
-    def __init__(self, client):
+    """Calls by operation name; the client is the test session's, so the hook is removed after."""
+
+    def __init__(self, client, request):
         self.seen: Counter[str] = Counter()
         client.meta.events.register("before-call.dynamodb.*", self._count)
+        request.addfinalizer(lambda: client.meta.events.unregister("before-call.dynamodb.*", self._count))
 
     def _count(self, model, **_kwargs) -> None:
         self.seen[model.name] += 1
@@ -117,14 +124,14 @@ class DynamoDbCalls:
 
 
 @pytest.mark.integration
-def test_a_post_on_dynamodb_is_one_transaction_and_at_most_one_read(request):
+def test_on_dynamodb_a_post_is_one_transaction_and_one_read_and_a_page_one_query(request):
     from adapters.dynamodb.forum import DynamoDbForumUnitOfWork
     from tests.support.dynamodb import fresh_forum
 
     forum, notifier = fresh_forum(request), InProcessNotifier()
     deps = _deps(lambda: DynamoDbForumUnitOfWork(forum, notifier), lambda: DynamoDbForumUnitOfWork(forum, notifier))
     _open_thread_and_post_once(deps)
-    calls = DynamoDbCalls(forum.client)
+    calls = DynamoDbCalls(forum.client, request)
 
     posted = calls.during(lambda: messages.post_message(deps, AUTHOR, KEY, "second", "count-1"))
     assert posted["TransactWriteItems"] == 1, posted
@@ -133,5 +140,7 @@ def test_a_post_on_dynamodb_is_one_transaction_and_at_most_one_read(request):
 
     replayed = calls.during(lambda: messages.post_message(deps, AUTHOR, KEY, "second", "count-1"))
     assert replayed.get("TransactWriteItems", 0) == 0 and sum(replayed.values()) <= 1, replayed
-    page = messages.list_messages(deps, AUTHOR, KEY, None, 20)
+    page: list = []
+    paged = calls.during(lambda: page.extend(messages.list_messages(deps, AUTHOR, KEY, None, 20)))
+    assert paged == {"Query": 1}, paged
     assert [m.data["text"] for m in page] == ["second", "first"]
