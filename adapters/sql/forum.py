@@ -53,10 +53,13 @@ GET_THREAD_FOR_UPDATE = sa.text(
 ).columns(**_THREAD_TYPES)
 
 # What a post reads, in one statement: the thread (locked for writing on PostgreSQL), the message
-# already stored under the uuid, and the author's follow. No thread row, no row at all.
+# already stored under the uuid, the author's follow, and whether anyone else follows (when nobody
+# does, the followers' handler has nothing to do). No thread row, no row at all.
 _POST_CONTEXT = (
     f"SELECT {_THREAD_COLUMNS}, e.seq AS e_seq, e.type AS e_type, e.time AS e_time, e.user_id AS e_user_id, "
-    "e.data AS e_data, f.user_id AS f_user_id, f.expires_at AS f_expires_at "
+    "e.data AS e_data, f.user_id AS f_user_id, f.expires_at AS f_expires_at, "
+    "EXISTS (SELECT 1 FROM thread_follows o WHERE o.item_id = t.item_id AND o.participant_id = t.participant_id "
+    "AND o.user_id <> :user_id) AS others_follow "
     "FROM threads t "
     "LEFT JOIN thread_events e ON e.item_id = t.item_id AND e.participant_id = t.participant_id "
     "AND e.message_uuid = :uuid "
@@ -337,6 +340,9 @@ class SqlFollowStore:
         c = t.thread_follows.c
         self._tx.execute(t.thread_follows.delete().where(_key_clause(t.thread_follows, key), c.user_id == user_id))
 
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        return self._tx.prefetched.get(("others_follow", key, user_id))
+
     def of_thread(self, key: ThreadKey) -> list[Follow]:
         c = t.thread_follows.c
         rows = self._tx.execute(
@@ -395,6 +401,7 @@ class SqlForumUnitOfWork(SqlUnitOfWork):
             if row.e_seq is None
             else StoredEvent(key, EventType(row.e_type), row.e_time, row.e_user_id, dict(row.e_data), row.e_seq)
         )
+        tx.prefetched[("others_follow", key, user_id)] = bool(row.others_follow)
         if user_id is not None:
             tx.prefetched[("follow", key, user_id)] = (
                 None if row.f_user_id is None else Follow(key, row.f_user_id, row.f_expires_at)

@@ -23,6 +23,8 @@ def notify_message_followers(deps: ForumDeps, posted: MessagePosted) -> None:
     """Followers who may still read the thread, are not its author and are not watching it live
     get a stored notification and a push on their own topic."""
     message, now = posted.message, deps.now()
+    if posted.others_follow is False:
+        return  # known at the post's commit: nobody but the author follows, nothing to read
     with deps.reader() as uow:
         followers = [
             f.user_id for f in uow.follows.of_thread(message.key) if f.active(now) and f.user_id != message.user_id

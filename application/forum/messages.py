@@ -53,7 +53,7 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
         ensure_following(uow, key, actor.user_id, now)
         uow.queue(event_publication(stored))
         # Followers' notifications: a handler after the commit (application/forum/handlers.py).
-        uow.record(ev.MessagePosted(stored))
+        uow.record(ev.MessagePosted(stored, others_follow=uow.follows.others_follow(key, actor.user_id)))
         uow.commit()
     return PostResult(stored, created=True)
 

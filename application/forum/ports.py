@@ -118,6 +118,11 @@ class FollowStore(Protocol):
 
     def of_thread(self, key: ThreadKey) -> list[Follow]: ...
 
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        """Whether anyone besides `user_id` follows the thread (expired follows may count), if the
+        store knows it without another request (from `prefetch_post`); else None."""
+        ...
+
 
 @dataclass(frozen=True)
 class ReadMarker:

@@ -61,6 +61,9 @@ class DynamoDbFollowStore:
     def delete(self, key: ThreadKey, user_id: int) -> None:
         self._unit.state.follows[(key, user_id)] = None
 
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        return None  # a Query of the follows; the followers' handler makes it after the response
+
     def of_thread(self, key: ThreadKey) -> list[Follow]:
         """Every follow of the thread by user id, expired ones too: `Follow.active` is the use case's call."""
         items = self._forum.query_all(
