@@ -39,9 +39,11 @@ class UnitOfWorkBase:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if not self._committed:
-            self._rollback()
-        self._end()
+        try:
+            if not self._committed:
+                self._rollback()
+        finally:
+            self._end()
         # Published once the transaction's locks and connection are released, so a slow notifier
         # never holds up other units of work.
         committed, self._committed_publications = self._committed_publications, []

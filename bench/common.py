@@ -142,6 +142,46 @@ def start_gunicorn(
     return server
 
 
+def start_floor(profile: Profile, log_dir: Path) -> Server:
+    """The framework floor (bench/floor_app.py) on the profile's backend, with Parley's gunicorn settings.
+
+    It gets the profile's environment too, so gunicorn.conf.py gives it the same worker count.
+    """
+    if profile.name == "embedded":
+        backend, target = "sqlite", profile.database_url.removeprefix("sqlite:///")
+    elif profile.name == "postgres":
+        backend, target = "postgres", pg_dsn(profile.database_url)
+    else:
+        backend, target = "dynamodb", profile.dynamodb_endpoint
+    env = {
+        **profile.env,
+        "FLOOR_BACKEND": backend,
+        "FLOOR_TARGET": target,
+        "FLOOR_TABLE": f"{profile.table_prefix or ''}forum",
+    }
+    return start_gunicorn(env, log_dir, app="bench.floor_app:app")
+
+
+def median_phase(phases: Sequence[dict]) -> dict:
+    """The median of each numeric figure over repeated phases (rates, percentiles, CPU)."""
+    import statistics
+
+    out = dict(phases[0])
+    for name, value in phases[0].items():
+        if isinstance(value, (int, float)):
+            out[name] = statistics.median(p[name] for p in phases)
+    out["errors"] = sum(p["errors"] for p in phases)
+    return out
+
+
+def median_ratio(numerators: Sequence[dict], denominators: Sequence[dict], name: str) -> float:
+    """The median of the per-repetition ratios (each taken in the same interleaved pair)."""
+    import statistics
+
+    ratios = [n[name] / d[name] for n, d in zip(numerators, denominators, strict=True) if d[name]]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
 def wait_http(url: str, timeout: float, process: subprocess.Popen | None = None, log=lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

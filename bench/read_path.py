@@ -1,7 +1,7 @@
 """Read path: history pages per second against the raw query, and page latency as a thread grows.
 
     .venv/bin/python -m bench.read_path [--profiles embedded,postgres,aws] [--sizes 10,1000,10000,100000]
-        [--concurrency 8] [--processes 2] [--seconds 8] [--samples 200]
+        [--concurrency 8] [--processes 2] [--seconds 8] [--samples 200] [--repeat 3]
 
 Threads are seeded straight into the backend (raw inserts / BatchWriteItem, the rows the adapters
 write), one thread per size. Then, under gunicorn's production configuration:
@@ -11,7 +11,10 @@ write), one thread per size. Then, under gunicorn's production configuration:
    cursor). Keyset paging must keep all three flat from 10 to 100,000 events;
 2. pages per second at `concurrency` over the largest thread of at most 10,000 events, at random
    positions, against the raw query for the same page (SELECT … ORDER BY seq DESC LIMIT 20 /
-   one DynamoDB Query with Limit 20) at the same concurrency.
+   one DynamoDB Query with Limit 20) at the same concurrency, and against the framework floor
+   (bench/floor_app.py: a bare Flask endpoint on the same URL with the same JWT check and the same
+   keyset query, under the same gunicorn settings), floor and Parley alternating `repeat` times;
+   Parley / floor is the median of the per-repetition ratios (issue 20's target: >= 0.7).
 """
 
 from __future__ import annotations
@@ -276,10 +279,10 @@ def _throughput(target, args: tuple, concurrency: int, processes: int, seconds: 
 
 
 def bench_profile(
-    name: str, sizes: list[int], concurrency: int, processes: int, seconds: float, samples: int, work
+    name: str, sizes: list[int], concurrency: int, processes: int, seconds: float, samples: int, work, repeat: int = 1
 ) -> dict:
     profile = common.prepare_profile(name, work)
-    server = None
+    server = floor = None
     try:
         server = common.start_gunicorn(profile.env, work)  # first: the embedded profile creates its file
         seeded_in = seed(profile, sizes)
@@ -292,65 +295,94 @@ def bench_profile(
             raw_args = ("sqlite", profile.database_url.removeprefix("sqlite:///"), item, n)
         else:
             raw_args = ("postgres", common.pg_dsn(profile.database_url), item, n)
+        floor = common.start_floor(profile, work)
         raw1 = _throughput(raw_reader, raw_args, concurrency, processes, seconds, lambda: [])
-        parley = _throughput(parley_reader, (server.port, item, n), concurrency, processes, seconds, server.pids)
+        floors, parleys = [], []
+        for _ in range(repeat):
+            floors.append(
+                _throughput(parley_reader, (floor.port, item, n), concurrency, processes, seconds, floor.pids)
+            )
+            parleys.append(
+                _throughput(parley_reader, (server.port, item, n), concurrency, processes, seconds, server.pids)
+            )
         raw2 = _throughput(raw_reader, raw_args, concurrency, processes, seconds, lambda: [])
         raw_rate = (raw1["rate"] + raw2["rate"]) / 2
+        parley = common.median_phase(parleys)
         return {
             "profile": name,
             "seeded_in": seeded_in,
             "latency": latency,
             "thread_size": n,
             "parley": parley,
+            "floor": common.median_phase(floors),
+            "floor_ratio": common.median_ratio(parleys, floors, "rate"),
+            "floor_ratios": [
+                p["rate"] / f["rate"] if f["rate"] else float("nan") for p, f in zip(parleys, floors, strict=True)
+            ],
             "raw": raw1,
             "raw_rate": raw_rate,
             "ratio": parley["rate"] / raw_rate if raw_rate else float("nan"),
         }
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, floor):
+            if running is not None:
+                running.stop()
         profile.close()
 
 
 def run(
-    profiles: list[str], sizes: list[int], concurrency: int, processes: int, seconds: float, samples: int
+    profiles: list[str],
+    sizes: list[int],
+    concurrency: int,
+    processes: int,
+    seconds: float,
+    samples: int,
+    repeat: int = 1,
 ) -> list[dict]:
     common.header("Read path: history pages, Parley over HTTP vs the raw query; latency vs thread size")
     work = common.scratch_dir("read")
     results = []
     try:
         for name in profiles:
-            results.append(bench_profile(name, sizes, concurrency, processes, seconds, samples, work))
+            results.append(bench_profile(name, sizes, concurrency, processes, seconds, samples, work, repeat))
     finally:
         common.cleanup_scratch(work)
     rows = []
     for r in results:
         p = r["parley"]
+        f = r["floor"]
         rows.append(
             [
                 r["profile"],
                 r["thread_size"],
                 concurrency,
                 f"{p['rate']:.0f}",
+                f"{f['rate']:.0f}",
+                f"**{r['floor_ratio']:.2f}**",
+                ", ".join(f"{x:.2f}" for x in r["floor_ratios"]),
                 f"{r['raw_rate']:.0f}",
-                f"**{r['ratio']:.2f}**",
-                p["errors"] + r["raw"]["errors"],
-                f"{p['server_cpu']:.2f}",
-                f"{p['client_cpu']:.2f} / {r['raw']['client_cpu']:.2f}",
+                f"{r['ratio']:.2f}",
+                p["errors"] + f["errors"] + r["raw"]["errors"],
+                f"{p['server_cpu']:.2f} / {f['server_cpu']:.2f}",
+                f"{p['client_cpu']:.2f} / {f['client_cpu']:.2f} / {r['raw']['client_cpu']:.2f}",
             ]
         )
     common.table(
-        f"History pages per second ({PAGE} messages a page, random positions, {seconds:.0f} s per phase)",
+        f"History pages per second ({PAGE} messages a page, random positions, {seconds:g} s per phase, medians of "
+        f"{repeat} interleaved floor/Parley runs; target Parley / floor >= 0.7)",
         [
             "profile",
             "thread events",
             "conc.",
             "Parley pages/s",
+            "floor pages/s",
+            "Parley / floor",
+            "per run",
             "raw pages/s",
             "Parley / raw",
             "errors",
-            "server CPU (cores)",
-            "client CPU Parley / raw (cores)",
+            "server CPU Parley / floor (cores)",
+            "client CPU Parley / floor / raw (cores)",
         ],
         rows,
     )
@@ -383,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved floor/Parley runs (medians)")
     args = parser.parse_args(argv)
     run(
         args.profiles.split(","),
@@ -391,6 +424,7 @@ def main(argv: list[str] | None = None) -> None:
         args.processes,
         args.seconds,
         args.samples,
+        args.repeat,
     )
 
 

@@ -1,7 +1,7 @@
-"""Write path: messages posted per second over HTTP against the raw backend's rate for the same writes.
+"""Write path: messages posted per second over HTTP against the framework floor and the raw backend.
 
     .venv/bin/python -m bench.write_path [--profiles embedded,postgres,aws] [--concurrency 16]
-        [--processes 2] [--seconds 10]
+        [--processes 2] [--seconds 10] [--repeat 3]
 
 For each profile: gunicorn with the production configuration (gunicorn.conf.py; Redis fan-out and
 its two workers for postgres and aws), `concurrency` keep-alive connections spread over
@@ -10,6 +10,12 @@ baseline makes the same rows at the same concurrency with nothing between the cl
 backend: per message one transaction that bumps the thread's sequence, inserts the event and
 updates the thread (psycopg / sqlite3), or one TransactWriteItems with the counter, the event, its
 uuid copy and the thread (boto3). Raw runs before and after Parley; the ratio uses their mean.
+
+The framework floor (bench/floor_app.py) is a bare Flask app under the same gunicorn settings
+with the same JWT check doing the same transaction per POST on the same URL: what Flask itself
+allows. Floor and Parley phases alternate `repeat` times; the table gives the medians, and
+Parley / floor is the median of the per-repetition ratios (issue 20's targets: >= 0.7, and
+Parley's p99 <= 3 x the floor's).
 """
 
 from __future__ import annotations
@@ -25,16 +31,18 @@ from datetime import UTC, datetime
 
 from bench import common
 
-PARLEY_ITEM, RAW_ITEM = 1, 2
+PARLEY_ITEM, RAW_ITEM, FLOOR_ITEM = 1, 2, 3
 
 
 # -- Parley over HTTP ----------------------------------------------------------------------------
 
 
-def parley_worker(port: int, users: list[int], start_at: float, seconds: float) -> dict:
+def parley_worker(port: int, item: int, users: list[int], start_at: float, seconds: float) -> dict:
+    """Posts over HTTP, to Parley or to the floor app (the same URL, body and token)."""
+
     async def one(user: int, counts: dict, latencies: list) -> None:
         conn = common.HttpConn("127.0.0.1", port)
-        path = f"/forum/items/{PARLEY_ITEM}/participant/{user}/thread/messages"
+        path = f"/forum/items/{item}/participant/{user}/thread/messages"
         headers = common.bearer(user)
         tag = uuid.uuid4().hex[:8]
         i = 0
@@ -268,34 +276,47 @@ def _phase(target, make_args, users: list[int], processes: int, seconds: float, 
     }
 
 
-def bench_profile(name: str, concurrency: int, processes: int, seconds: float, work) -> dict:
+def bench_profile(name: str, concurrency: int, processes: int, seconds: float, work, repeat: int = 1) -> dict:
     profile = common.prepare_profile(name, work)
-    server = None
+    server = floor = None
     try:
         server = common.start_gunicorn(profile.env, work)
         users = list(range(1, concurrency + 1))
         for user in users:
             common.open_thread(server.url, PARLEY_ITEM, user)
         raw_target, raw_args = _raw(profile, users)
+        floor = common.start_floor(profile, work)
 
-        def parley_args(chunk):
-            return (server.port, chunk)
+        def http_args(port, item):
+            return lambda chunk: (port, item, chunk)
 
         raw1 = _phase(raw_target, raw_args, users, processes, seconds, lambda: [])
-        parley = _phase(parley_worker, parley_args, users, processes, seconds, server.pids)
+        floors, parleys = [], []
+        for _ in range(repeat):
+            floor_args, parley_args = http_args(floor.port, FLOOR_ITEM), http_args(server.port, PARLEY_ITEM)
+            floors.append(_phase(parley_worker, floor_args, users, processes, seconds, floor.pids))
+            parleys.append(_phase(parley_worker, parley_args, users, processes, seconds, server.pids))
         raw2 = _phase(raw_target, raw_args, users, processes, seconds, lambda: [])
         raw_rate = (raw1["rate"] + raw2["rate"]) / 2
+        parley, floor_result = common.median_phase(parleys), common.median_phase(floors)
         return {
             "profile": name,
             "parley": parley,
+            "floor": floor_result,
             "raw": raw1,
             "raw_rate": raw_rate,
             "raw2": raw2,
             "ratio": parley["rate"] / raw_rate if raw_rate else float("nan"),
+            "floor_ratio": common.median_ratio(parleys, floors, "rate"),
+            "floor_ratios": [
+                p["rate"] / f["rate"] if f["rate"] else float("nan") for p, f in zip(parleys, floors, strict=True)
+            ],
+            "p99_ratio": common.median_ratio(parleys, floors, "p99_ms"),
         }
     finally:
-        if server is not None:
-            server.stop()
+        for running in (server, floor):
+            if running is not None:
+                running.stop()
         profile.close()
 
 
@@ -312,21 +333,22 @@ def _raw(profile: common.Profile, users: list[int]):
             target = common.pg_dsn(profile.database_url)
             db = psycopg.connect(target, autocommit=True)
             kind, ph, stamp = "postgres", "%s", now
-        for user in users:
-            db.execute(
-                f"INSERT INTO threads (item_id, participant_id, status, helper_group_id, message_count, "
-                f"latest_update_at) VALUES ({ph}, {ph}, 'waiting_for_trainer', 5, 0, {ph})",
-                (RAW_ITEM, user, stamp),
-            )
+        for item in (RAW_ITEM, FLOOR_ITEM):
+            for user in users:
+                db.execute(
+                    f"INSERT INTO threads (item_id, participant_id, status, helper_group_id, message_count, "
+                    f"latest_update_at) VALUES ({ph}, {ph}, 'waiting_for_trainer', 5, 0, {ph})",
+                    (item, user, stamp),
+                )
         db.close()
         return raw_sql_worker, lambda chunk: (kind, target, chunk)
     table = f"{profile.table_prefix}forum"
     client = common.dynamodb_client(profile.dynamodb_endpoint)
-    for user in users:
+    for item, user in [(i, u) for i in (RAW_ITEM, FLOOR_ITEM) for u in users]:
         client.put_item(
             TableName=table,
             Item={
-                "PK": {"S": f"THREAD#{user}#{RAW_ITEM}"},
+                "PK": {"S": f"THREAD#{user}#{item}"},
                 "time": {"N": "0"},
                 "status": {"S": "waiting_for_trainer"},
                 "message_count": {"N": "0"},
@@ -335,46 +357,55 @@ def _raw(profile: common.Profile, users: list[int]):
     return raw_dynamodb_worker, lambda chunk: (profile.dynamodb_endpoint, table, chunk)
 
 
-def run(profiles: list[str], concurrency: int, processes: int, seconds: float) -> list[dict]:
-    common.header("Write path: messages posted per second, Parley over HTTP vs the raw backend")
+def run(profiles: list[str], concurrency: int, processes: int, seconds: float, repeat: int = 1) -> list[dict]:
+    common.header("Write path: messages posted per second, Parley over HTTP vs the framework floor and the raw backend")
     common.raise_nofile()
     work = common.scratch_dir("write")
     results = []
     try:
         for name in profiles:
-            results.append(bench_profile(name, concurrency, processes, seconds, work))
+            results.append(bench_profile(name, concurrency, processes, seconds, work, repeat))
     finally:
         common.cleanup_scratch(work)
     rows = []
     for r in results:
-        p = r["parley"]
+        p, f = r["parley"], r["floor"]
         rows.append(
             [
                 r["profile"],
                 concurrency,
                 f"{p['rate']:.0f}",
+                f"{f['rate']:.0f}",
+                f"**{r['floor_ratio']:.2f}**",
+                ", ".join(f"{x:.2f}" for x in r["floor_ratios"]),
+                f"{p['p50_ms']:.1f} / {f['p50_ms']:.1f}",
+                f"{p['p99_ms']:.1f} / {f['p99_ms']:.1f}",
+                f"**{r['p99_ratio']:.2f}**",
                 f"{r['raw_rate']:.0f}",
-                f"**{r['ratio']:.2f}**",
-                f"{p['p50_ms']:.1f} / {r['raw']['p50_ms']:.1f}",
-                f"{p['p99_ms']:.1f} / {r['raw']['p99_ms']:.1f}",
-                p["errors"] + r["raw"]["errors"],
-                f"{p['server_cpu']:.2f}",
-                f"{p['client_cpu']:.2f} / {r['raw']['client_cpu']:.2f}",
+                f"{r['ratio']:.2f}",
+                p["errors"] + f["errors"] + r["raw"]["errors"],
+                f"{p['server_cpu']:.2f} / {f['server_cpu']:.2f}",
+                f"{p['client_cpu']:.2f} / {f['client_cpu']:.2f} / {r['raw']['client_cpu']:.2f}",
             ]
         )
     common.table(
-        f"Write path ({processes} client processes, {seconds:.0f} s per phase; target ratio >= 0.7)",
+        f"Write path ({processes} client processes, {seconds:g} s per phase, medians of {repeat} interleaved "
+        "floor/Parley runs; targets: Parley / floor >= 0.7, p99 ratio <= 3)",
         [
             "profile",
             "conc.",
             "Parley msg/s",
+            "floor msg/s",
+            "Parley / floor",
+            "per run",
+            "p50 ms Parley / floor",
+            "p99 ms Parley / floor",
+            "p99 Parley / floor",
             "raw msg/s",
             "Parley / raw",
-            "p50 ms Parley / raw",
-            "p99 ms Parley / raw",
             "errors",
-            "server CPU (cores)",
-            "client CPU Parley / raw (cores)",
+            "server CPU Parley / floor (cores)",
+            "client CPU Parley / floor / raw (cores)",
         ],
         rows,
     )
@@ -387,8 +418,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved floor/Parley runs (medians)")
     args = parser.parse_args(argv)
-    run(args.profiles.split(","), args.concurrency, args.processes, args.seconds)
+    run(args.profiles.split(","), args.concurrency, args.processes, args.seconds, args.repeat)
 
 
 if __name__ == "__main__":

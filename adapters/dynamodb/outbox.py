@@ -192,6 +192,9 @@ class AlgoreaForumUnitOfWork(UnitOfWorkBase):
         self.touched = set()
         self._sql.__enter__()
 
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
+        self._sql.prefetch_post(key, uuid, user_id)
+
     def _commit(self) -> None:
         self._sql.commit()
         touched, self.touched = self.touched, set()

@@ -149,6 +149,9 @@ class MemoryFollowStore:
     def of_thread(self, key: ThreadKey) -> list[Follow]:
         return [f for (k, _), f in sorted(self._state.follows.items(), key=lambda kv: kv[0][1]) if k == key]
 
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        return any(f is not None and k == key and uid != user_id for (k, uid), f in self._state.follows.items())
+
 
 class MemoryReadMarkerStore:
     def __init__(self, state: MemoryForumState, undo: list[Undo]):
@@ -186,6 +189,9 @@ class MemoryForumUnitOfWork(UnitOfWorkBase):
     def _begin(self) -> None:
         self._state.lock.acquire()
         self._undo.clear()
+
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
+        """Nothing to gain: every read is a dictionary lookup."""
 
     def _end(self) -> None:
         self._state.lock.release()

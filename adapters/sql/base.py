@@ -20,7 +20,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from adapters.sql.engine import WRITE_LOCK, enter_unit, leave_unit
+from adapters.sql.engine import POOL_QUEUE_TIMEOUT_SECONDS, WRITE_LOCK, enter_unit, leave_unit, sqlite_writer_lock
 from application.messagebus import MessageBus
 from application.shared import BackendUnavailable, Notifier
 from application.unit_of_work import UnitOfWorkBase
@@ -61,6 +61,8 @@ class SqlTransaction:
         self.connection: Connection | None = None
         # A read-only unit of work takes no write lock and locks no row: readers never queue.
         self.locking = locking
+        # Answers read ahead in this transaction (a post's context), each served once.
+        self.prefetched: dict[tuple, Any] = {}
 
     def execute(self, statement: sa.Executable, params: Any = None) -> sa.CursorResult:
         if self.connection is None:
@@ -92,8 +94,27 @@ class SqlUnitOfWork(UnitOfWorkBase):
         self._engine = engine
         self._tx = SqlTransaction(locking=not read_only)
         self._bound: Token | None = None
+        # SQLite only: writers of this process queue here, not in SQLite's hub-blocking busy handler.
+        self._writer_lock = sqlite_writer_lock(engine) if self._tx.locking else None
+        self._holding_writer_lock = False
 
     def _begin(self) -> None:
+        if self._writer_lock is not None:
+            if not self._writer_lock.acquire(timeout=POOL_QUEUE_TIMEOUT_SECONDS):
+                raise BackendUnavailable(BACKEND)
+            self._holding_writer_lock = True
+        try:
+            self._open()
+        except BaseException:
+            self._release_writer_lock()
+            raise
+
+    def _release_writer_lock(self) -> None:
+        if self._holding_writer_lock:
+            self._holding_writer_lock = False
+            self._writer_lock.release()
+
+    def _open(self) -> None:
         with unavailable_as_backend_error():
             connection = self._engine.connect()
             try:
@@ -103,6 +124,7 @@ class SqlUnitOfWork(UnitOfWorkBase):
                 connection.close()
                 raise
         self._tx.connection = connection
+        self._tx.prefetched = {}
         # Lookups made during the unit (the user's grants) run on this connection: see connection_for.
         self._bound = enter_unit(self._engine, connection)
 
@@ -129,9 +151,12 @@ class SqlUnitOfWork(UnitOfWorkBase):
         bound, self._bound = self._bound, None
         if bound is not None:
             leave_unit(bound)
-        if connection is not None:
-            try:
-                connection.close()
-            except sa_exc.SQLAlchemyError as error:
-                if not is_unavailable(error):
-                    raise
+        try:
+            if connection is not None:
+                try:
+                    connection.close()
+                except sa_exc.SQLAlchemyError as error:
+                    if not is_unavailable(error):
+                        raise
+        finally:
+            self._release_writer_lock()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -54,6 +55,8 @@ POSTGRES_STATEMENT_TIMEOUT_MS = 1500
 # While the database answers, how long a request queues for a pooled connection before 503: the
 # pool is then overloaded, not the database down. SQLite's writers wait as long for the write lock.
 POOL_QUEUE_TIMEOUT_SECONDS = SQLITE_BUSY_TIMEOUT_SECONDS
+# A pooled PostgreSQL connection older than this is replaced at its next checkout.
+POSTGRES_POOL_RECYCLE_SECONDS = 300
 # Connections per process (a request holds one at most: see `connection_for`).
 POOL_SIZE = 10
 MAX_OVERFLOW = 20
@@ -61,21 +64,41 @@ MAX_OVERFLOW = 20
 # Execution option on a connection whose transactions will write: SQLite takes the write lock at BEGIN.
 WRITE_LOCK = "parley_write_lock"
 
+# One lock per SQLite engine that the writing units of work of this process take before BEGIN
+# IMMEDIATE (`sqlite_writer_lock`). Without it, a writer that finds the file locked by another
+# greenlet of the same process waits in SQLite's busy handler, which sleeps in C and so stops every
+# greenlet of the gevent worker, the lock holder included, until it wakes (issue 20: the p99).
+# threading's lock is gevent's once the worker has patched it, so waiting here yields to the hub.
+# Other processes still meet the busy timeout, which is what it is for.
+_sqlite_writer_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writer_locks_guard = threading.Lock()
+
+
+def sqlite_writer_lock(engine: Engine) -> threading.RLock | None:
+    """The process's writer lock for an SQLite engine (reentrant: a nested writing unit would
+    otherwise wait on itself), or None for any other database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with _sqlite_writer_locks_guard:
+        lock = _sqlite_writer_locks.get(engine)
+        if lock is None:
+            lock = _sqlite_writer_locks[engine] = threading.RLock()
+        return lock
+
 
 class BackendHealth:
     """Whether the latest attempt to open a connection to the database failed (it is unreachable)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # One flag, set and read whole (atomic in CPython): called after every statement, so no lock.
         self._failed = False
 
     def connected(self) -> None:
-        with self._lock:
+        if self._failed:
             self._failed = False
 
     def failed(self) -> None:
-        with self._lock:
-            self._failed = True
+        self._failed = True
 
     @property
     def unreachable(self) -> bool:
@@ -115,9 +138,9 @@ def _queueing(engine: Engine, queue_timeout: float, health: BackendHealth | None
     assert isinstance(pool, QueueingPool)
     pool.queue_timeout, pool.health = queue_timeout, health
     if health is not None:
-        # A checkout comes after its pre-ping answered: the database is back even if the pool, full
-        # of live connections, has had no reason to open a new one since the last failed attempt.
-        sa.event.listen(engine, "checkout", lambda *_args: health.connected())
+        # A statement that answered: the database is back even if the pool, full of live
+        # connections, has had no reason to open a new one since the last failed attempt.
+        sa.event.listen(engine, "after_cursor_execute", lambda *_args: health.connected())
     return engine
 
 
@@ -224,7 +247,12 @@ def _postgres_engine(url: URL, pool_timeout: float = 5, options: str | None = No
     engine = sa.create_engine(
         url,
         poolclass=QueueingPool,
-        pool_pre_ping=True,
+        # No pre-ping (a round trip on every checkout, issue 20). A connection that died in the pool
+        # fails its first statement instead: SQLAlchemy sees the disconnect, invalidates it and every
+        # connection older than it, and that one request answers 503 (the outage contract) while
+        # the next ones get fresh connections. The recycle age keeps idle connections from outliving
+        # server and proxy idle limits.
+        pool_recycle=POSTGRES_POOL_RECYCLE_SECONDS,
         pool_size=POOL_SIZE,
         max_overflow=MAX_OVERFLOW,
         # One turn in the queue: a request must answer 503 quickly when the server is gone.

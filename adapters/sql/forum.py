@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from adapters.sql import tables as t
 from adapters.sql.algorea import SqlReceivedEventStore
-from adapters.sql.base import SqlTransaction, SqlUnitOfWork, unavailable_as_backend_error, upsert
+from adapters.sql.base import SqlTransaction, SqlUnitOfWork, upsert
 from application.forum.ports import Follow, MessageUuidTaken, ReadableThreads, ReadMarker, ThreadListQuery
 from application.messagebus import MessageBus
 from application.shared import Notifier
@@ -38,30 +37,117 @@ def _key_values(key: ThreadKey) -> dict[str, int]:
     return {"item_id": key.item_id, "participant_id": key.participant_id}
 
 
+# -- the hot statements, built once (issue 20) ------------------------------------------------------
+# A post and a page run these on every request. Building a Core expression per call, then keying
+# and looking up its compiled form, cost about a fifth of a post's CPU; these texts are compiled
+# once per dialect and keyed cheaply. Each says the same as the Core forms used elsewhere here.
+
+_THREAD_COLUMNS = "t.item_id, t.participant_id, t.status, t.helper_group_id, t.message_count, t.latest_update_at"
+_THREAD_TYPES = {"latest_update_at": t.UtcDateTime()}
+
+GET_THREAD = sa.text(
+    f"SELECT {_THREAD_COLUMNS} FROM threads t WHERE t.item_id = :item_id AND t.participant_id = :participant_id"
+).columns(**_THREAD_TYPES)
+GET_THREAD_FOR_UPDATE = sa.text(
+    f"SELECT {_THREAD_COLUMNS} FROM threads t WHERE t.item_id = :item_id AND t.participant_id = :participant_id "
+    "FOR UPDATE"
+).columns(**_THREAD_TYPES)
+
+# What a post reads, in one statement: the thread (locked for writing on PostgreSQL), the message
+# already stored under the uuid, the author's follow, and whether anyone else follows (when nobody
+# does, the followers' handler has nothing to do). No thread row, no row at all.
+_POST_CONTEXT = (
+    f"SELECT {_THREAD_COLUMNS}, e.seq AS e_seq, e.type AS e_type, e.time AS e_time, e.user_id AS e_user_id, "
+    "e.data AS e_data, f.user_id AS f_user_id, f.expires_at AS f_expires_at, "
+    "EXISTS (SELECT 1 FROM thread_follows o WHERE o.item_id = t.item_id AND o.participant_id = t.participant_id "
+    "AND o.user_id <> :user_id) AS others_follow "
+    "FROM threads t "
+    "LEFT JOIN thread_events e ON e.item_id = t.item_id AND e.participant_id = t.participant_id "
+    "AND e.message_uuid = :uuid "
+    "LEFT JOIN thread_follows f ON f.item_id = t.item_id AND f.participant_id = t.participant_id "
+    "AND f.user_id = :user_id "
+    "WHERE t.item_id = :item_id AND t.participant_id = :participant_id"
+)
+_POST_CONTEXT_TYPES = {
+    **_THREAD_TYPES,
+    "e_time": t.UtcDateTime(),
+    "e_data": sa.JSON(),
+    "f_expires_at": t.UtcDateTime(),
+}
+POST_CONTEXT = sa.text(_POST_CONTEXT).columns(**_POST_CONTEXT_TYPES)
+POST_CONTEXT_FOR_UPDATE = sa.text(_POST_CONTEXT + " FOR UPDATE OF t").columns(**_POST_CONTEXT_TYPES)
+
+_EVENT_COLUMNS = "item_id, participant_id, seq, type, time, user_id, data"
+_EVENT_TYPES = {"time": t.UtcDateTime(), "data": sa.JSON()}
+_EVENT_BINDS = (sa.bindparam("time", type_=t.UtcDateTime()), sa.bindparam("data", type_=sa.JSON()))
+NEXT_SEQ = sa.text(
+    "INSERT INTO thread_sequences (item_id, participant_id, last_seq) VALUES (:item_id, :participant_id, 1) "
+    "ON CONFLICT (item_id, participant_id) DO UPDATE SET last_seq = thread_sequences.last_seq + 1 "
+    "RETURNING last_seq"
+)
+INSERT_EVENT = sa.text(
+    "INSERT INTO thread_events (item_id, participant_id, seq, type, time, user_id, message_uuid, data) "
+    "VALUES (:item_id, :participant_id, :seq, :type, :time, :user_id, :message_uuid, :data)"
+).bindparams(*_EVENT_BINDS)
+# PostgreSQL: the sequence bump and the insert in one statement (one round trip instead of two).
+APPEND_EVENT_PG = sa.text(
+    "WITH next AS (INSERT INTO thread_sequences (item_id, participant_id, last_seq) "
+    "VALUES (:item_id, :participant_id, 1) "
+    "ON CONFLICT (item_id, participant_id) DO UPDATE SET last_seq = thread_sequences.last_seq + 1 "
+    "RETURNING last_seq) "
+    "INSERT INTO thread_events (item_id, participant_id, seq, type, time, user_id, message_uuid, data) "
+    "SELECT :item_id, :participant_id, next.last_seq, :type, :time, :user_id, :message_uuid, :data FROM next "
+    "RETURNING seq"
+).bindparams(*_EVENT_BINDS)
+SAVE_THREAD = sa.text(
+    "INSERT INTO threads (item_id, participant_id, status, helper_group_id, message_count, latest_update_at) "
+    "VALUES (:item_id, :participant_id, :status, :helper_group_id, :message_count, :latest_update_at) "
+    "ON CONFLICT (item_id, participant_id) DO UPDATE SET status = excluded.status, "
+    "helper_group_id = excluded.helper_group_id, message_count = excluded.message_count, "
+    "latest_update_at = excluded.latest_update_at"
+).bindparams(sa.bindparam("latest_update_at", type_=t.UtcDateTime()))
+# A page of messages (the message type only), newest first, before a cursor.
+MESSAGES_BEFORE = sa.text(
+    f"SELECT {_EVENT_COLUMNS} FROM thread_events WHERE item_id = :item_id AND participant_id = :participant_id "
+    "AND type = 'message' AND seq < :before ORDER BY seq DESC LIMIT :limit"
+).columns(**_EVENT_TYPES)
+NO_CURSOR = 2**63 - 1
+
+# Prefetched answers (SqlTransaction.prefetched) for a read that is then served once from them.
+_MISSING = object()
+
+
 class SqlThreadRepository:
     def __init__(self, tx: SqlTransaction):
         self._tx = tx
 
     def get(self, key: ThreadKey) -> Thread | None:
-        query = sa.select(t.threads).where(_key_clause(t.threads, key))
-        if self._tx.locking:
-            query = query.with_for_update()
-        row = self._tx.execute(query).first()
-        if row is None and self._tx.locking and self._tx.dialect == "postgresql":
+        prefetched = self._tx.prefetched.pop(("thread", key), _MISSING)
+        if prefetched is not _MISSING:
+            return prefetched
+        params = _key_values(key)
+        if not self._tx.locking:
+            row = self._tx.execute(GET_THREAD, params).first()
+            return None if row is None else _thread(row)
+        if self._tx.dialect != "postgresql":
+            # SQLite's writers already hold the file's write lock (BEGIN IMMEDIATE).
+            row = self._tx.execute(GET_THREAD, params).first()
+            return None if row is None else _thread(row)
+        row = self._tx.execute(GET_THREAD_FOR_UPDATE, params).first()
+        if row is None:
             # No row to lock yet: two users opening the same new thread would both see not_started.
             # A transaction-scoped advisory lock on the key serialises them; the second then reads
             # the row the first committed.
             lock_id = sa.func.hashtextextended(f"thread:{key.item_id}:{key.participant_id}", 0)
             self._tx.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_id)))
-            row = self._tx.execute(query).first()
+            row = self._tx.execute(GET_THREAD_FOR_UPDATE, params).first()
         return None if row is None else _thread(row)
 
     def save(self, thread: Thread) -> None:
         if thread.status == ThreadStatus.NOT_STARTED:
             raise ValueError("a not_started thread has no stored row")
-        upsert(
-            self._tx,
-            t.threads,
+        self._tx.execute(
+            SAVE_THREAD,
             {
                 **_key_values(thread.key),
                 "status": str(thread.status),
@@ -69,7 +155,6 @@ class SqlThreadRepository:
                 "message_count": thread.message_count,
                 "latest_update_at": thread.latest_update_at,
             },
-            ("item_id", "participant_id"),
         )
 
     def list(self, query: ThreadListQuery) -> list[Thread]:
@@ -148,39 +233,29 @@ class SqlEventStore:
 
     def append(self, event: ThreadEvent) -> StoredEvent:
         uuid = event.data.get("uuid") if event.type == EventType.MESSAGE else None
-        connection = self._tx.connection
-        assert connection is not None
+        values = {
+            **_key_values(event.key),
+            "type": str(event.type),
+            "time": event.time,
+            "user_id": event.user_id,
+            "message_uuid": uuid,
+            "data": dict(event.data),
+        }
         try:
-            # A savepoint, so a taken uuid leaves the transaction usable (PostgreSQL aborts it otherwise).
-            with unavailable_as_backend_error(), connection.begin_nested():
-                seq = self._next_seq(event.key)
-                stored = event.stored(seq)
-                connection.execute(
-                    t.thread_events.insert().values(
-                        **_key_values(event.key),
-                        seq=seq,
-                        type=str(event.type),
-                        time=event.time,
-                        user_id=event.user_id,
-                        message_uuid=uuid,
-                        data=dict(event.data),
-                    )
-                )
-        except sa_exc.IntegrityError:
-            # Only a uuid that a concurrent writer stored first is an answer; anything else is a bug.
-            if uuid is not None and self.find_message(event.key, uuid) is not None:
+            if self._tx.dialect == "postgresql":
+                seq = self._tx.execute(APPEND_EVENT_PG, values).scalar_one()
+            else:
+                seq = self._tx.execute(NEXT_SEQ, _key_values(event.key)).scalar_one()
+                self._tx.execute(INSERT_EVENT, {**values, "seq": seq})
+        except sa_exc.IntegrityError as error:
+            # Only the uuid's constraint is an answer (a concurrent writer stored it first: the
+            # caller retries in a new unit of work, which finds it); anything else is a bug. No
+            # savepoint: on PostgreSQL the failed statement ends this transaction, and nothing
+            # else is to be done in it.
+            if uuid is not None and "message_uuid" in str(error.orig):
                 raise MessageUuidTaken(uuid) from None
             raise
-        return stored
-
-    def _next_seq(self, key: ThreadKey) -> int:
-        insert = postgresql.insert if self._tx.dialect == "postgresql" else sqlite.insert
-        statement = insert(t.thread_sequences).values(**_key_values(key), last_seq=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=["item_id", "participant_id"],
-            set_={"last_seq": t.thread_sequences.c.last_seq + 1},
-        ).returning(t.thread_sequences.c.last_seq)
-        return self._tx.execute(statement).scalar_one()
+        return event.stored(seq)
 
     def after(self, key: ThreadKey, after_seq: int, limit: int) -> list[StoredEvent]:
         c = t.thread_events.c
@@ -195,6 +270,9 @@ class SqlEventStore:
     def before(
         self, key: ThreadKey, before_seq: int | None, limit: int, types: frozenset[EventType] | None = None
     ) -> list[StoredEvent]:
+        if types == MESSAGES_ONLY:
+            params = {**_key_values(key), "before": NO_CURSOR if before_seq is None else before_seq, "limit": limit}
+            return [_event(row) for row in self._tx.execute(MESSAGES_BEFORE, params)]
         c = t.thread_events.c
         statement = sa.select(t.thread_events).where(_key_clause(t.thread_events, key))
         if before_seq is not None:
@@ -205,6 +283,9 @@ class SqlEventStore:
         return [_event(row) for row in self._tx.execute(statement)]
 
     def find_message(self, key: ThreadKey, uuid: str) -> StoredEvent | None:
+        prefetched = self._tx.prefetched.pop(("message", key, uuid), _MISSING)
+        if prefetched is not _MISSING:
+            return prefetched
         statement = sa.select(t.thread_events).where(
             _key_clause(t.thread_events, key), t.thread_events.c.message_uuid == uuid
         )
@@ -218,6 +299,9 @@ class SqlEventStore:
             .values(data=dict(event.data))
         )
         self._tx.execute(statement)
+
+
+MESSAGES_ONLY = frozenset({EventType.MESSAGE})
 
 
 def _event(row: sa.Row) -> StoredEvent:
@@ -236,6 +320,9 @@ class SqlFollowStore:
         self._tx = tx
 
     def get(self, key: ThreadKey, user_id: int) -> Follow | None:
+        prefetched = self._tx.prefetched.pop(("follow", key, user_id), _MISSING)
+        if prefetched is not _MISSING:
+            return prefetched
         c = t.thread_follows.c
         row = self._tx.execute(
             sa.select(t.thread_follows).where(_key_clause(t.thread_follows, key), c.user_id == user_id)
@@ -253,6 +340,9 @@ class SqlFollowStore:
     def delete(self, key: ThreadKey, user_id: int) -> None:
         c = t.thread_follows.c
         self._tx.execute(t.thread_follows.delete().where(_key_clause(t.thread_follows, key), c.user_id == user_id))
+
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        return self._tx.prefetched.get(("others_follow", key, user_id))
 
     def of_thread(self, key: ThreadKey) -> list[Follow]:
         c = t.thread_follows.c
@@ -295,3 +385,26 @@ class SqlForumUnitOfWork(SqlUnitOfWork):
         self.follows = SqlFollowStore(self._tx)
         self.read_markers = SqlReadMarkerStore(self._tx)
         self.received_events = SqlReceivedEventStore(self._tx)
+
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
+        """The thread, the uuid's message and the author's follow in one statement, answered from
+        `prefetched` by the reads that follow. With no thread row, nothing is kept: the thread's
+        own read then takes its usual path (on PostgreSQL, the advisory lock of a new thread)."""
+        tx = self._tx
+        locking_pg = tx.locking and tx.dialect == "postgresql"
+        statement = POST_CONTEXT_FOR_UPDATE if locking_pg else POST_CONTEXT
+        params = {**_key_values(key), "uuid": uuid, "user_id": user_id if user_id is not None else -1}
+        row = tx.execute(statement, params).first()
+        if row is None:
+            return
+        tx.prefetched[("thread", key)] = _thread(row)
+        tx.prefetched[("message", key, uuid)] = (
+            None
+            if row.e_seq is None
+            else StoredEvent(key, EventType(row.e_type), row.e_time, row.e_user_id, dict(row.e_data), row.e_seq)
+        )
+        tx.prefetched[("others_follow", key, user_id)] = bool(row.others_follow)
+        if user_id is not None:
+            tx.prefetched[("follow", key, user_id)] = (
+                None if row.f_user_id is None else Follow(key, row.f_user_id, row.f_expires_at)
+            )

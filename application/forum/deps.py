@@ -13,7 +13,7 @@ from application.forum.ports import ForumUnitOfWork, Permissions, ThreadReposito
 from application.forum.thread_token import NoThreadTokens, ThreadTokenIssuer
 from application.shared import Actor, Clock, Notifier, NullNotifier
 from domain.forum.model import Thread, ThreadKey
-from domain.forum.policy import NO_GRANTS, Grants, can_read
+from domain.forum.policy import NO_GRANTS, Grants, can_read, can_read_in_any_state
 from domain.shared import Forbidden
 
 
@@ -69,3 +69,15 @@ def require_read(deps: ForumDeps, actor: Actor, thread: Thread) -> Grants:
     if not can_read(grants, thread, deps.now()):
         raise Forbidden()
     return grants
+
+
+def require_read_of(deps: ForumDeps, actor: Actor, threads: ThreadRepository, key: ThreadKey) -> None:
+    """`require_read` for a reader that needs nothing else from the thread (a page of its history).
+
+    The grants are looked up on every request. Only the helper-group rule depends on the thread's
+    state (its helper group, status and closing time), so the thread is read only when the grants
+    that do not depend on it are not enough (issue 20: a page is then the page's query alone).
+    """
+    if can_read_in_any_state(user_grants(deps, actor, Thread.not_started(key))):
+        return
+    require_read(deps, actor, load_thread(threads, key))

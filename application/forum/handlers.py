@@ -23,9 +23,16 @@ def notify_message_followers(deps: ForumDeps, posted: MessagePosted) -> None:
     """Followers who may still read the thread, are not its author and are not watching it live
     get a stored notification and a push on their own topic."""
     message, now = posted.message, deps.now()
+    if posted.others_follow is False:
+        return  # known at the post's commit: nobody but the author follows, nothing to read
     with deps.reader() as uow:
+        followers = [
+            f.user_id for f in uow.follows.of_thread(message.key) if f.active(now) and f.user_id != message.user_id
+        ]
+        if not followers:
+            # Most posts: nobody but the author follows. No thread read, rights or watchers to look up.
+            return
         thread = load_thread(uow.threads, message.key)
-        followers = [f.user_id for f in uow.follows.of_thread(message.key) if f.active(now)]
     # A follow outlives the right to read (the helper group changed, the window closed), where the
     # permissions can tell; AlgoREA tokens' issuer alone decides, and vouched for the follow.
     if deps.permissions.judges_readers:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.deps import ForumDeps, require_read_of
 from application.forum.ports import EventAlreadyApplied
 from application.forum.topics import event_publication
 from application.shared import Actor
@@ -16,7 +16,7 @@ TASK_EVENTS_SCOPE = "forum:events"
 def list_events(deps: ForumDeps, actor: Actor, key: ThreadKey, after: Cursor | None, limit: int) -> list[StoredEvent]:
     """Events oldest first after a cursor; resuming from the last cursor gives exactly the later ones."""
     with deps.reader() as uow:
-        require_read(deps, actor, load_thread(uow.threads, key))
+        require_read_of(deps, actor, uow.threads, key)
         return uow.events.after(key, after.seq if after else 0, limit)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from application.forum.deps import ForumDeps, load_thread, require_read
+from application.forum.deps import ForumDeps, load_thread, require_read, require_read_of
 from application.forum.follows import ensure_following
 from application.forum.ports import MessageUuidTaken, ReadMarker
 from application.forum.topics import event_publication
@@ -37,6 +37,8 @@ def post_message(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid:
 def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: str) -> PostResult:
     now = deps.now()
     with deps.uow() as uow:
+        # One read for the thread, the uuid and the author's follow where the backend can (issue 20).
+        uow.prefetch_post(key, uuid, actor.user_id)
         thread = load_thread(uow.threads, key)
         grants = require_read(deps, actor, thread)
         existing = uow.events.find_message(key, uuid)
@@ -51,7 +53,7 @@ def _post_once(deps: ForumDeps, actor: Actor, key: ThreadKey, text: str, uuid: s
         ensure_following(uow, key, actor.user_id, now)
         uow.queue(event_publication(stored))
         # Followers' notifications: a handler after the commit (application/forum/handlers.py).
-        uow.record(ev.MessagePosted(stored))
+        uow.record(ev.MessagePosted(stored, others_follow=uow.follows.others_follow(key, actor.user_id)))
         uow.commit()
     return PostResult(stored, created=True)
 
@@ -111,7 +113,7 @@ def list_messages(
 ) -> list[StoredEvent]:
     """Messages newest first; deleted ones stay as tombstones so pages keep their positions."""
     with deps.reader() as uow:
-        require_read(deps, actor, load_thread(uow.threads, key))
+        require_read_of(deps, actor, uow.threads, key)
         return uow.events.before(key, before.seq if before else None, limit, MESSAGE_TYPES)
 
 

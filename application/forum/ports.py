@@ -118,6 +118,11 @@ class FollowStore(Protocol):
 
     def of_thread(self, key: ThreadKey) -> list[Follow]: ...
 
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        """Whether anyone besides `user_id` follows the thread (expired follows may count), if the
+        store knows it without another request (from `prefetch_post`); else None."""
+        ...
+
 
 @dataclass(frozen=True)
 class ReadMarker:
@@ -188,6 +193,13 @@ class ForumUnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int) -> None:
+        """A hint before posting `uuid`: read at once what the post will then ask for (the thread,
+        for writing; the message stored under `uuid`; `user_id`'s follow), so that a backend can
+        answer those reads from one request. Reads that follow are answered from it; a backend
+        may also do nothing here."""
+        ...
 
     def queue(self, publication: Publication) -> None:
         """Queue a publication for live delivery once (and only if) the transaction commits."""

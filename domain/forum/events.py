@@ -174,3 +174,6 @@ class MessagePosted:
     """Domain event recorded by a post that stored a new message (not by an idempotent retry)."""
 
     message: StoredEvent
+    # Whether anyone besides the author followed the thread when the post committed; None: the
+    # store could not tell without a request. False lets the followers' handler stop at once.
+    others_follow: bool | None = None

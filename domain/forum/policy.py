@@ -60,10 +60,18 @@ def is_watcher(g: Grants) -> bool:
     return g.can_watch >= WatchLevel.ANSWER and g.can_watch_members
 
 
+def can_read_in_any_state(g: Grants) -> bool:
+    """Readable whatever the thread's status and helper group: the participant, or a watcher of answers.
+
+    When this holds, `can_read` is true for every state of the thread, so a reader need not load it.
+    """
+    return can_view_content(g) and (g.is_participant or g.can_watch >= WatchLevel.ANSWER)
+
+
 def can_read(g: Grants, thread: Thread, now: datetime) -> bool:
     if not can_view_content(g):
         return False
-    if g.is_participant or g.can_watch >= WatchLevel.ANSWER:
+    if can_read_in_any_state(g):
         return True
     return (
         g.can_watch == WatchLevel.RESULT

@@ -45,8 +45,8 @@ def test_write_path(shared_dynamodb):
     # A second per phase: on a busy machine the first DynamoDB Local transaction alone can take 0.3 s.
     results = write_path.run(["embedded", "postgres", "aws"], concurrency=2, processes=1, seconds=1.0)
     for r in results:
-        assert r["parley"]["ok"] > 0 and r["raw"]["ok"] > 0, r
-        assert r["ratio"] > 0
+        assert r["parley"]["ok"] > 0 and r["raw"]["ok"] > 0 and r["floor"]["ok"] > 0, r
+        assert r["ratio"] > 0 and r["floor_ratio"] > 0
 
 
 def test_read_path(shared_dynamodb):
@@ -56,7 +56,7 @@ def test_read_path(shared_dynamodb):
         ["postgres", "aws"], sizes=[10, 60], concurrency=2, processes=1, seconds=0.3, samples=3
     )
     for r in results:
-        assert r["parley"]["rate"] > 0 and r["raw_rate"] > 0, r
+        assert r["parley"]["rate"] > 0 and r["raw_rate"] > 0 and r["floor"]["rate"] > 0, r
         assert set(r["latency"]) == {10, 60}
 
 

@@ -49,6 +49,9 @@ class DynamoDbFollowStore:
         follows = self._unit.state.follows
         if (key, user_id) in follows:
             return follows[(key, user_id)]
+        loaded = self._unit.state.loaded_follows
+        if (key, user_id) in loaded:
+            return loaded[(key, user_id)]
         item = self._forum.get_item(follows_pk(key), user_id)
         return None if item is None else follow_from_item(key, item)
 
@@ -57,6 +60,9 @@ class DynamoDbFollowStore:
 
     def delete(self, key: ThreadKey, user_id: int) -> None:
         self._unit.state.follows[(key, user_id)] = None
+
+    def others_follow(self, key: ThreadKey, user_id: int | None) -> bool | None:
+        return None  # a Query of the follows; the followers' handler makes it after the response
 
     def of_thread(self, key: ThreadKey) -> list[Follow]:
         """Every follow of the thread by user id, expired ones too: `Follow.active` is the use case's call."""

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters.dynamodb.base import DynamoDbTable, deserialize, to_ms
+from adapters.dynamodb.client import call
 from adapters.dynamodb.tables import FORUM_TABLE
 from domain.forum.model import ThreadKey
 
@@ -68,3 +69,15 @@ class DynamoDbForum(DynamoDbTable):
 
     def get_item(self, pk: str, sk: int) -> dict[str, Any] | None:
         return self.get(item_key(pk, sk))
+
+    def get_items(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """Up to 100 items by key in one strongly consistent BatchGetItem (more only for keys that
+        DynamoDB left unprocessed), by (PK, time); a missing item has no entry."""
+        request = {self.table: {"Keys": [item_key(pk, sk) for pk, sk in keys], "ConsistentRead": True}}
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        while request:
+            answer = call(self.client.batch_get_item, RequestItems=request)
+            for item in answer.get("Responses", {}).get(self.table, []):
+                found[(item["PK"]["S"], int(item["time"]["N"]))] = item
+            request = answer.get("UnprocessedKeys") or None
+        return found

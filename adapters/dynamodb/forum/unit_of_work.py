@@ -18,10 +18,16 @@ import weakref
 from dataclasses import dataclass
 
 from adapters.dynamodb.base import to_ms
-from adapters.dynamodb.forum.events import DynamoDbEventStore, event_item
-from adapters.dynamodb.forum.follows import DynamoDbFollowStore, DynamoDbReadMarkerStore, follow_item, marker_item
-from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, follows_pk, item_key, message_pk
-from adapters.dynamodb.forum.threads import DynamoDbThreadRepository, buffer_thread_write
+from adapters.dynamodb.forum.events import DynamoDbEventStore, event_from_item, event_item
+from adapters.dynamodb.forum.follows import (
+    DynamoDbFollowStore,
+    DynamoDbReadMarkerStore,
+    follow_from_item,
+    follow_item,
+    marker_item,
+)
+from adapters.dynamodb.forum.table import DynamoDbForum, counter_pk, follows_pk, item_key, message_pk, thread_pk
+from adapters.dynamodb.forum.threads import DynamoDbThreadRepository, buffer_thread_write, thread_from_item
 from adapters.dynamodb.transaction import DynamoDbTransaction
 from application.forum.ports import EventAlreadyApplied, Follow, MessageUuidTaken, ReadMarker
 from application.messagebus import MessageBus
@@ -68,6 +74,11 @@ class _Counter:
     last: int  # the newest time handed out in this unit
 
 
+def _counter_from_item(item: dict | None) -> _Counter:
+    last = None if item is None else int(item["last_time"]["N"])
+    return _Counter(read=last, last=last or 0)
+
+
 class _UnitState:
     """What a unit of work has read and buffered; reset at begin, rollback and after commit."""
 
@@ -79,7 +90,8 @@ class _UnitState:
         self.replaced: dict[tuple[ThreadKey, int], StoredEvent] = {}
         self.loaded_threads: dict[ThreadKey, Thread | None] = {}
         self.saved_threads: dict[ThreadKey, Thread] = {}
-        self.follows: dict[tuple[ThreadKey, int], Follow | None] = {}
+        self.follows: dict[tuple[ThreadKey, int], Follow | None] = {}  # written at commit
+        self.loaded_follows: dict[tuple[ThreadKey, int], Follow | None] = {}  # as read (prefetch_post)
         self.markers: dict[tuple[ThreadKey, int], ReadMarker] = {}
         self.received: set[str] = set()
 
@@ -113,10 +125,28 @@ class DynamoDbForumUnitOfWork(UnitOfWorkBase):
     def _rollback(self) -> None:
         self.state = _UnitState()
 
+    def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
+        """One BatchGetItem for everything a post reads: the thread, the uuid's copy of the message,
+        the thread's counter (taken in the local queue first, as `append` would) and the author's
+        follow. The reads that follow are answered from the unit's state (issue 20: a post was
+        four GetItems before its TransactWriteItems)."""
+        state = self.state
+        self.queue_locally(key)
+        wanted = [(thread_pk(key), 0), (message_pk(key, uuid), 0), (counter_pk(key), 0)]
+        if user_id is not None:
+            wanted.append((follows_pk(key), user_id))
+        found = self._forum.get_items(wanted)
+        thread = found.get(wanted[0])
+        state.loaded_threads[key] = None if thread is None else thread_from_item(thread)
+        message = found.get(wanted[1])
+        state.messages[(key, uuid)] = None if message is None else event_from_item(key, message)
+        state.counters[key] = _counter_from_item(found.get(wanted[2]))
+        if user_id is not None:
+            follow = found.get(wanted[3])
+            state.loaded_follows[(key, user_id)] = None if follow is None else follow_from_item(key, follow)
+
     def read_counter(self, key: ThreadKey) -> _Counter:
-        item = self._forum.get_item(counter_pk(key), 0)
-        last = None if item is None else int(item["last_time"]["N"])
-        return _Counter(read=last, last=last or 0)
+        return _counter_from_item(self._forum.get_item(counter_pk(key), 0))
 
     def _commit(self) -> None:
         tx = DynamoDbTransaction(self._forum, CONFLICTS)

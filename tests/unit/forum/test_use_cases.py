@@ -440,3 +440,22 @@ def test_reopening_does_not_revive_follows_that_ran_out(forum):
     open_thread(deps)
     assert not follows.get_follow(deps, user(WATCHER), KEY).following
     assert follows.get_follow(deps, user(LEARNER), KEY).following  # the opener follows again
+
+
+def test_a_helper_reads_pages_only_while_the_thread_lets_them(forum):
+    # Pages skip the thread's read for the participant and watchers of answers; a helper with
+    # can_watch=result depends on the thread's state, so it is read for them (and a leak would show).
+    deps, _state, _notifier, _tables, clock = forum
+    open_thread(deps)
+    messages.post_message(deps, user(LEARNER), KEY, "hello", "p1")
+    assert len(messages.list_messages(deps, user(HELPER_VALIDATED), KEY, None, 10)) == 1
+    assert len(history.list_events(deps, user(HELPER_VALIDATED), KEY, None, 10)) >= 1
+    close_thread(deps)
+    clock.advance(days=15)
+    for read in (messages.list_messages, history.list_events):
+        with pytest.raises(Forbidden):
+            read(deps, user(HELPER_VALIDATED), KEY, None, 10)
+        with pytest.raises(Forbidden):
+            read(deps, user(STRANGER), KEY, None, 10)
+    assert len(messages.list_messages(deps, user(LEARNER), KEY, None, 10)) == 1
+    assert len(messages.list_messages(deps, user(HELPER_TRAINER), KEY, None, 10)) == 1
