@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from typing import Any
 from application.shared import Publication
 from domain.shared import Cursor, DomainError
 from entrypoints.metrics import EVENTS_DELIVERED
+from entrypoints.ws.wire import framed, spawn, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Frames are JSON with ASCII escapes, so their length in characters is their size in bytes.
 OUTBOX_BYTES = 4 * 2**20
 OUTBOX_FRAMES = 2000
+# What one write takes from the outbox at most: a slow client's backlog goes out in pieces of this.
+WRITE_BYTES = 256 * 1024
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
 RENEW_EVERY_SECONDS = 15 * 60
@@ -42,10 +44,15 @@ LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
 
 
-@dataclass(frozen=True)
 class _Frame:
-    text: str
-    topic: str | None = None  # a topic's frames are skipped once its subscription is gone
+    """Text to send, and its websocket frame when it was encoded once for many sockets."""
+
+    __slots__ = ("text", "topic", "wire")
+
+    def __init__(self, text: str, topic: str | None, wire: bytes | None):
+        self.text = text
+        self.topic = topic  # a topic's frames are skipped once its subscription is gone
+        self.wire = wire
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class Subscription:
         if isinstance(event, dict) and self.access_may_change(event):
             # Checked before the frame goes out: the change may be the one that ends this reader's access.
             self.conn.enqueue_call(self.recheck)
-        self.conn.enqueue(publication.frame(), self.topic)
+        self.conn.enqueue(publication.frame(), self.topic, framed(publication))
         EVENTS_DELIVERED.inc()
 
     def recheck(self) -> None:
@@ -189,35 +196,58 @@ class Subscription:
 
 
 class Connection:
+    """The outbox is a deque under one lock; its writer exists only while there is something to send
+    (an idle socket costs no writer greenlet) and takes every frame pending at once, in one write."""
+
+    __slots__ = (
+        "ws",
+        "id",
+        "actor",
+        "subscriptions",
+        "_outbox",
+        "_queued_bytes",
+        "_lock",
+        "_closed",
+        "_writing",
+        "_torn_down",
+        "_done",
+        "_send_frames",
+    )
+
     def __init__(self, ws):
         self.ws = ws
         self.id = uuid.uuid4().hex
         self.actor = None
         self.subscriptions: dict[str, Subscription] = {}
-        self._outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_FRAMES)
+        self._outbox: deque[_Frame | _Call | _Close] = deque()
         self._queued_bytes = 0
-        self._bytes_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._writer = threading.Thread(target=self._drain, name=f"ws-writer-{self.id[:8]}", daemon=True)
-        self._writer.start()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._writing = False  # a writer runs (it clears this, under the lock, when the outbox is empty)
+        self._torn_down = False
+        self._done: threading.Event | None = None  # made by close(): set once the writer has torn down
+        # The lean server socket writes pre-encoded frames; any object with send(text) and
+        # close(code, reason) serves too (the unit tests' fakes), one text at a time.
+        self._send_frames = getattr(ws, "send_frames", None)
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
     def send(self, frame: dict[str, Any]) -> None:
         self.enqueue(json.dumps(frame, separators=(",", ":")))
 
-    def enqueue(self, text: str, topic: str | None = None) -> None:
-        self._put(_Frame(text, topic))
+    def enqueue(self, text: str, topic: str | None = None, wire: bytes | None = None) -> None:
+        """`wire`: the text's websocket frame, when it was encoded once for every subscriber."""
+        self._put(_Frame(text, topic, wire), len(text))
 
     def enqueue_call(self, run: Callable[[], None]) -> None:
-        self._put(_Call(run))
+        self._put(_Call(run), 0)
 
     def send_now(self, frame: dict[str, Any]) -> None:
         """From the writer itself (a re-check): straight to the socket, behind nothing."""
         try:
-            self.ws.send(json.dumps(frame, separators=(",", ":")))
+            self._write([_Frame(json.dumps(frame, separators=(",", ":")), None, None)])
         except Exception:
             self.close(flush=False)
 
@@ -225,46 +255,69 @@ class Connection:
     def queued_bytes(self) -> int:
         return self._queued_bytes
 
-    def _put(self, item: object) -> None:
-        if self.closed:
+    def _put(self, item: _Frame | _Call, size: int) -> None:
+        if self._closed:
             return
-        size = len(item.text) if isinstance(item, _Frame) else 0
-        with self._bytes_lock:
-            fits = self._queued_bytes + size <= OUTBOX_BYTES
+        with self._lock:
+            fits = self._queued_bytes + size <= OUTBOX_BYTES and len(self._outbox) < OUTBOX_FRAMES
             if fits:
                 self._queued_bytes += size
-        if fits:
-            try:
-                self._outbox.put_nowait(item)
-                return
-            except queue.Full:
-                self._account_taken(item)
-        self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+                self._outbox.append(item)
+                start = not self._writing
+                self._writing = True
+        if not fits:
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+        elif start:
+            spawn(self._drain)
 
-    def _account_taken(self, item: object) -> None:
-        if isinstance(item, _Frame):
-            with self._bytes_lock:
-                self._queued_bytes -= len(item.text)
+    def _take(self) -> list[_Frame] | _Call | _Close | None:
+        """What the writer does next: every frame pending (up to a write's worth), or one call or close."""
+        with self._lock:
+            outbox = self._outbox
+            if not outbox:
+                self._writing = False
+                return None
+            if not isinstance(outbox[0], _Frame):
+                return outbox.popleft()
+            frames: list[_Frame] = []
+            size = 0
+            while outbox and isinstance(outbox[0], _Frame) and size < WRITE_BYTES:
+                frame = outbox.popleft()
+                frames.append(frame)
+                size += len(frame.text)
+            self._queued_bytes -= size
+            return frames
 
     def _drain(self) -> None:
         while True:
-            item = self._outbox.get()
-            self._account_taken(item)
-            if isinstance(item, _Close):
-                self._teardown(item.code, item.reason)
+            work = self._take()
+            if work is None:
                 return
-            if isinstance(item, _Call):
-                item.run()
+            if isinstance(work, _Close):
+                self._teardown(work.code, work.reason)
+                return
+            if isinstance(work, _Call):
+                work.run()
                 continue
-            if item.topic is not None and item.topic not in self.subscriptions:
+            subscribed = self.subscriptions
+            frames = [f for f in work if f.topic is None or f.topic in subscribed]
+            if not frames:
                 continue
             try:
-                self.ws.send(item.text)
+                self._write(frames)
             except Exception:
                 # A send that fails ends the connection and with it every subscription.
-                self._closed.set()
+                self._closed = True
+                self._discard_queued()
                 self._teardown(None, None)
                 return
+
+    def _write(self, frames: list[_Frame]) -> None:
+        if self._send_frames is not None:
+            self._send_frames([f.wire if f.wire is not None else text_frame(f.text) for f in frames])
+        else:
+            for frame in frames:
+                self.ws.send(frame.text)
 
     def _teardown(self, code: int | None, reason: str | None) -> None:
         self.remove_all()
@@ -272,6 +325,14 @@ class Connection:
             self.ws.close(code, reason)
         except Exception:
             pass
+        with self._lock:
+            self._torn_down = True
+            self._writing = False
+            self._outbox.clear()
+            self._queued_bytes = 0
+            done = self._done
+        if done is not None:
+            done.set()
 
     def remove_all(self) -> None:
         """Drop every subscription (listener and stored row). Safe from any thread, and twice."""
@@ -280,11 +341,13 @@ class Connection:
 
     @property
     def writer_alive(self) -> bool:
-        return self._writer.is_alive()
+        return self._writing and not self._torn_down
 
     def wait_flushed(self, timeout: float) -> None:
         """After `close()`: give the writer a moment to deliver the last frames and tear down."""
-        self._writer.join(timeout=timeout)
+        done = self._done
+        if done is not None and not self._torn_down:
+            done.wait(timeout)
 
     def recheck_access(self) -> None:
         """Re-check every subscription on the writer (grants changed, or the periodic check is due)."""
@@ -320,20 +383,23 @@ class Connection:
     def close(self, code: int | None = None, reason: str | None = None, flush: bool = True) -> None:
         """Stop delivering. Never blocks: the writer tears down, after the frames already queued
         (`flush`) or at once, dropping them (a slow consumer, or a client already gone)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        if not flush:
-            self._discard_queued()
-        try:
-            self._outbox.put_nowait(_Close(code, reason))
-        except queue.Full:
-            self._discard_queued()
-            self._outbox.put_nowait(_Close(code, reason))
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._torn_down:
+                return
+            self._done = threading.Event()
+            if not flush:
+                self._outbox.clear()
+                self._queued_bytes = 0
+            self._outbox.append(_Close(code, reason))
+            start = not self._writing
+            self._writing = True
+        if start:
+            spawn(self._drain)
 
     def _discard_queued(self) -> None:
-        try:
-            while True:
-                self._account_taken(self._outbox.get_nowait())
-        except queue.Empty:
-            pass
+        with self._lock:
+            self._outbox.clear()
+            self._queued_bytes = 0

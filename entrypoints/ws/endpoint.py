@@ -23,7 +23,7 @@ from entrypoints.ws import sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
 from entrypoints.ws.topics import TopicRegistry, registered_topics
-from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
+from entrypoints.ws.wire import SEND_STALL_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def forum_socket(
     clock: Clock = Provide["core.clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
-    wire = write_whole_frames(ws)
+    wire = ws.wire
     try:
         actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import select
 import socket
+import struct
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # A client that takes no byte for this long is gone or hopelessly slow (a 2 h subscription resumes
@@ -80,8 +82,66 @@ class WholeWrites:
         return getattr(self._raw, name)
 
 
-def write_whole_frames(ws: Any) -> WholeWrites:
-    """Make a simple-websocket connection write through `WholeWrites`; returns the wrapper."""
-    if not isinstance(ws.sock, WholeWrites):
-        ws.sock = WholeWrites(ws.sock)
-    return ws.sock
+# -- frames, encoded once ---------------------------------------------------------------------------
+# A server's frames are never masked (RFC 6455 §5.1), so a frame's bytes are the same for every
+# socket: an event published to a thousand subscribers is framed once and those bytes written to each.
+_TEXT, _CLOSE, _PING, _PONG = 0x81, 0x88, 0x89, 0x8A  # FIN set, no extension bits: uncompressed, one frame a message
+
+
+def _frame(first_byte: int, payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 126:
+        return struct.pack("!BB", first_byte, size) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", first_byte, 126, size) + payload
+    return struct.pack("!BBQ", first_byte, 127, size) + payload
+
+
+def text_frame(text: str) -> bytes:
+    return _frame(_TEXT, text.encode())
+
+
+def framed(publication: Any) -> bytes:
+    """A publication's event frame, encoded on its first subscriber and kept on it for the others."""
+    wire = publication.encodings.get("websocket")
+    if wire is None:
+        wire = publication.encodings["websocket"] = text_frame(publication.frame())
+    return wire
+
+
+def close_frame(code: int | None, reason: str | None) -> bytes:
+    if code is None:
+        return _frame(_CLOSE, b"")
+    # A control frame carries at most 125 bytes: the code's 2 and up to 123 of reason.
+    return _frame(_CLOSE, struct.pack("!H", code) + (reason or "").encode()[:123])
+
+
+def pong_frame(payload: bytes) -> bytes:
+    return _frame(_PONG, bytes(payload[:125]))
+
+
+PING_FRAME = _frame(_PING, b"")
+
+
+def spawn(run: Callable[[], None]) -> None:
+    """Run `run` concurrently: a bare greenlet under gevent (gunicorn's worker), a thread otherwise.
+
+    A bare greenlet has no Thread object, no join lock and no name, and lives only as long as
+    `run`: a socket's writer exists while the socket has something to send.
+    """
+    if _gevent_spawn_raw is not None and _threads_are_greenlets():
+        _gevent_spawn_raw(run)
+    else:
+        threading.Thread(target=run, daemon=True).start()
+
+
+def _threads_are_greenlets() -> bool:
+    return _gevent_monkey is not None and _gevent_monkey.is_module_patched("threading")
+
+
+try:
+    from gevent import monkey as _gevent_monkey
+    from gevent import spawn_raw as _gevent_spawn_raw
+except ImportError:  # gevent is the production server's; the development server runs without it
+    _gevent_monkey = None
+    _gevent_spawn_raw = None
