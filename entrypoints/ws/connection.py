@@ -22,7 +22,7 @@ from typing import Any
 from application.shared import Publication
 from domain.shared import Cursor, DomainError
 from entrypoints.metrics import EVENTS_DELIVERED
-from entrypoints.ws.wire import framed, spawn, text_frame
+from entrypoints.ws.wire import framed, lock_not_held_across_io, spawn, text_frame
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +81,40 @@ class Subscription:
     and how cursors order.
     """
 
+    __slots__ = (
+        "conn",
+        "id",
+        "topic",
+        "family",
+        "access_may_change",
+        "access_ended_message",
+        "position_of",
+        "expires_at",
+        "_lock",
+        "_priming",
+        "_buffer",
+        "_seen",
+        "_seen_order",
+        "unsubscribe",
+        "on_renew",
+        "still_allowed",
+        "fetch_after",
+        "start_seq",
+        "_renewed_at",
+    )
+
     def __init__(self, conn: Connection, sub_id: Any, topic: str, family: str = "forum.thread"):
         self.conn, self.id, self.topic, self.family = conn, sub_id, topic, family
         self.access_may_change: Callable[[dict[str, Any]], bool] = lambda event: False
         self.access_ended_message = "access to this topic ended"
         self.position_of: Callable[[str], int | None] = _seq_of
         self.expires_at = time.monotonic() + SUBSCRIPTION_TTL_SECONDS
-        self._lock = threading.Lock()
+        self._lock = lock_not_held_across_io()
         self._priming = True
         self._buffer: list[Publication] = []
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        # The cursor de-duplication window, made with the first cursor (an idle subscription has none).
+        self._seen: set[str] | None = None
+        self._seen_order: deque[str] | None = None
         self.unsubscribe: Callable[[], None] = lambda: None
         # Writes the stored row with a fresh lease (on renewal, and every LEASE_RENEW_SECONDS).
         self.on_renew: Callable[[], None] = lambda: None
@@ -154,7 +177,7 @@ class Subscription:
         if self.conn.subscriptions.get(self.topic) is not self:
             return
         with self._lock:
-            seqs = [seq for seq in map(self.position_of, self._seen_order) if seq is not None]
+            seqs = [seq for seq in map(self.position_of, self._seen_order or ()) if seq is not None]
         after = max(seqs, default=self.start_seq)
         try:
             pages = list(self.fetch_after(after))
@@ -186,7 +209,9 @@ class Subscription:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""
         if cursor is None:
             return True
-        if cursor in self._seen:
+        if self._seen is None:
+            self._seen, self._seen_order = set(), deque()
+        elif cursor in self._seen:
             return False
         self._seen.add(cursor)
         self._seen_order.append(cursor)
@@ -221,7 +246,7 @@ class Connection:
         self.subscriptions: dict[str, Subscription] = {}
         self._outbox: deque[_Frame | _Call | _Close] = deque()
         self._queued_bytes = 0
-        self._lock = threading.Lock()
+        self._lock = lock_not_held_across_io()
         self._closed = False
         self._writing = False  # a writer runs (it clears this, under the lock, when the outbox is empty)
         self._torn_down = False

@@ -30,30 +30,45 @@ class SendStalled(OSError):
 
 
 class WholeWrites:
+    __slots__ = ("_raw", "_stall_seconds", "_lock", "_aborted", "_cooperative")
+
     def __init__(self, raw: Any, stall_seconds: float = SEND_STALL_SECONDS):
         self._raw = raw
         self._stall_seconds = stall_seconds
-        self._lock = threading.Lock()
+        self._lock = lock_held_across_io()
         self._aborted = False
+        # gevent's socket waits for writability itself on a full buffer unless told not to.
+        self._cooperative = _gevent_socket is not None and isinstance(raw, _gevent_socket.socket)
 
     def send(self, data: bytes) -> int:
+        # Written at once when the kernel takes it (nearly always); waiting for room only when not.
         view = memoryview(data)
         with self._lock:
-            while view:
+            while True:
                 if self._aborted:
                     raise BrokenPipeError("the connection was shut")
+                try:
+                    # MSG_DONTWAIT: a blocking socket must not block past the stall deadline either.
+                    if self._cooperative:
+                        sent = self._raw.send(view, socket.MSG_DONTWAIT, timeout=0.0)
+                    else:
+                        sent = self._raw.send(view, socket.MSG_DONTWAIT)
+                except (BlockingIOError, InterruptedError):
+                    sent = 0
+                view = view[sent:]
+                if not view:
+                    return len(data)
                 if not self._writable_within(self._stall_seconds):
                     self.abort()
                     raise SendStalled(f"the client took nothing for {self._stall_seconds:g} s")
-                try:
-                    # MSG_DONTWAIT: a blocking socket must not block past the stall deadline either.
-                    sent = self._raw.send(view, socket.MSG_DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    continue
-                view = view[sent:]
-        return len(data)
 
     sendall = send
+
+    def recv(self, size: int) -> bytes:
+        return self._raw.recv(size)
+
+    def fileno(self) -> int:
+        return self._raw.fileno()
 
     def _writable_within(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -78,7 +93,7 @@ class WholeWrites:
             pass
 
     def __getattr__(self, name: str) -> Any:
-        # recv, close, fileno, … are the socket's own.
+        # close, shutdown, … are the socket's own.
         return getattr(self._raw, name)
 
 
@@ -129,10 +144,38 @@ def spawn(run: Callable[[], None]) -> None:
     A bare greenlet has no Thread object, no join lock and no name, and lives only as long as
     `run`: a socket's writer exists while the socket has something to send.
     """
-    if _gevent_spawn_raw is not None and _threads_are_greenlets():
-        _gevent_spawn_raw(run)
+    if _threads_are_greenlets():
+        _gevent.spawn_raw(run)
     else:
         threading.Thread(target=run, daemon=True).start()
+
+
+class _NoLock:
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
+def lock_not_held_across_io() -> Any:
+    """A lock around state that its holder changes without ever blocking or doing I/O.
+
+    Under gevent only one greenlet runs at a time and switches happen only where one blocks, so no
+    other can enter such a section: no lock is needed (gevent's patched Lock costs a Python call on
+    every delivery). Under threads, a real lock.
+    """
+    return _NO_LOCK if _threads_are_greenlets() else threading.Lock()
+
+
+def lock_held_across_io() -> Any:
+    """A lock its holder keeps while it waits for the socket: gevent's own under gevent."""
+    return _gevent_lock.Semaphore(1) if _threads_are_greenlets() else threading.Lock()
 
 
 def _threads_are_greenlets() -> bool:
@@ -140,8 +183,9 @@ def _threads_are_greenlets() -> bool:
 
 
 try:
+    import gevent as _gevent
+    import gevent.lock as _gevent_lock
+    import gevent.socket as _gevent_socket
     from gevent import monkey as _gevent_monkey
-    from gevent import spawn_raw as _gevent_spawn_raw
 except ImportError:  # gevent is the production server's; the development server runs without it
-    _gevent_monkey = None
-    _gevent_spawn_raw = None
+    _gevent = _gevent_lock = _gevent_socket = _gevent_monkey = None
