@@ -41,14 +41,12 @@ class Sock:
                 from entrypoints.ws.server import ConnectionClosed, ServerSocket
 
                 options = current_app.config.get("SOCK_SERVER_OPTIONS", {})
-                ws = ServerSocket(
-                    request.environ, options.get("ping_interval"), options.get("max_message_size")
-                )
+                ws = ServerSocket(request.environ, options.get("ping_interval"), options.get("max_message_size"))
                 try:
                     view(ws, *args, **kwargs)
                 except ConnectionClosed:
                     pass
-                if ws.connected:
+                if ws.connected and not ws.detached:
                     ws.close()
                 return _AfterWebsocket()
 

@@ -49,7 +49,6 @@ def forum_socket(
     clock: Clock = Provide["core.clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
-    wire = ws.wire
     try:
         actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:
@@ -67,22 +66,29 @@ def forum_socket(
     stop_notifications = _listen_to_own_topic(conn, hub)
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     stop_session_watch = close_when_session_ends(conn, session_guard)
-    WS_OPEN.inc()
-    try:
-        serve(ws, session)
-    finally:
-        WS_OPEN.dec()
-        stop_session_watch()
-        stop_rechecks()
-        stop_notifications()
-        conn.close(flush=False)
-        # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
-        conn.remove_all()
-        # The writer finishes the frame it is writing, then the close frame (4408 for a slow
-        # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
-        conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
-        if conn.writer_alive:
-            wire.abort()  # a client still trickling in the frame: end the write
+
+    def live() -> None:
+        """The socket's life after its handshake, which needs nothing of the HTTP request."""
+        WS_OPEN.inc()
+        try:
+            serve(ws, session)
+        finally:
+            WS_OPEN.dec()
+            stop_session_watch()
+            stop_rechecks()
+            stop_notifications()
+            conn.close(flush=False)
+            # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
+            conn.remove_all()
+            # The writer finishes the frame it is writing, then the close frame (4408 for a slow
+            # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
+            conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
+            if conn.writer_alive:
+                ws.wire.abort()  # a client still trickling in the frame: end the write
+
+    # Under gunicorn the request's greenlet (its deep stack, the request and its headers) ends here
+    # and the socket lives on in a greenlet of its own (entrypoints/ws/server.py).
+    if not ws.live_on_after_request(live):
         _end_dev_server_connection()
 
 
@@ -179,6 +185,7 @@ def serve(ws, session: Session) -> None:
             conn.send(error_frame(None, "bad_request", str(err)))
             continue
         dispatch(session, frame)
+        raw = frame = None  # an idle socket keeps no copy of its last frame while it waits
 
 
 def _wait_seconds(session: Session, recheck_at: datetime) -> float:

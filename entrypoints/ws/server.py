@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import select
+import socket
 import time
-from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from wsproto.connection import Connection as FrameParser
@@ -26,8 +28,17 @@ from wsproto.connection import ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 from wsproto.utilities import LocalProtocolError
 
-from entrypoints.ws.wire import PING_FRAME, WholeWrites, close_frame, pong_frame, text_frame
+from entrypoints.ws.wire import (
+    PING_FRAME,
+    WholeWrites,
+    close_frame,
+    pong_frame,
+    spawn,
+    text_frame,
+    threads_are_greenlets,
+)
 
+log = logging.getLogger(__name__)
 ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
 RECEIVE_BYTES = 4096
 # A client message past this is refused with 1009 before it is assembled (the protocol's frames are
@@ -56,6 +67,7 @@ class ServerSocket:
         "_ping_every",
         "_next_ping",
         "_awaiting_pong",
+        "detached",
     )
 
     def __init__(
@@ -64,7 +76,7 @@ class ServerSocket:
         raw, self.mode = _raw_socket(environ)
         self.wire = WholeWrites(raw)
         self._parser = FrameParser(ConnectionType.SERVER)
-        self._inbox: deque[str | bytes] = deque()
+        self._inbox: list[str | bytes] = []
         self._partial: list[str | bytes] = []
         self._partial_size = 0
         self._max_message = max_message_size or MAX_MESSAGE_BYTES
@@ -73,7 +85,43 @@ class ServerSocket:
         self._next_ping = None if ping_interval is None else time.monotonic() + ping_interval
         self._awaiting_pong = False
         self.connected = True
+        self.detached = False
         self.wire.send(_accept_response(environ["HTTP_SEC_WEBSOCKET_KEY"]))
+
+    def live_on_after_request(self, run: Callable[[], None]) -> bool:
+        """Run `run` (the socket's life) so that the HTTP request that opened it can end: True if so.
+
+        Under gunicorn's gevent worker the socket's descriptor is taken from gunicorn's socket object
+        (which then closes nothing) and `run` goes on in a greenlet of its own, started shallow: what
+        an idle socket costs is that greenlet's few frames, not the request's greenlet with gunicorn's,
+        Flask's and the view's frames, the request and its headers. Elsewhere (the development
+        server, threads) `run` runs here and False is returned.
+        """
+        if self.mode != "gunicorn" or not threads_are_greenlets():
+            self._run(run)
+            return False
+        raw = self.wire.raw
+        own = socket.socket(raw.family, raw.type, raw.proto, fileno=raw.detach())
+        self.wire = WholeWrites(own)
+        self.detached = True
+        spawn(lambda: self._run_then_close(run))
+        return True
+
+    def _run(self, run: Callable[[], None]) -> None:
+        try:
+            run()
+        except ConnectionClosed:
+            pass
+
+    def _run_then_close(self, run: Callable[[], None]) -> None:
+        try:
+            self._run(run)
+        except Exception:
+            log.exception("websocket handler failed")
+        finally:
+            if self.connected:
+                self.close()
+            self.wire.close()
 
     # -- out ---------------------------------------------------------------------------------
 
@@ -107,11 +155,10 @@ class ServerSocket:
             if deadline is not None and deadline <= now:
                 return None
             wake = min((t for t in (deadline, self._next_ping) if t is not None), default=None)
-            if _readable(self.wire, None if wake is None else max(0.0, wake - now)):
-                self._read_once()
-            elif self._next_ping is not None and self._next_ping <= time.monotonic():
+            came = self._read_within(None if wake is None else max(0.0, wake - now))
+            if not came and self._next_ping is not None and self._next_ping <= time.monotonic():
                 self._ping()
-        return self._inbox.popleft()
+        return self._inbox.pop(0)
 
     def _ping(self) -> None:
         if self._awaiting_pong:
@@ -121,19 +168,31 @@ class ServerSocket:
         self._next_ping = time.monotonic() + self._ping_every
         self.wire.send(PING_FRAME)
 
-    def _read_once(self) -> None:
+    def _read_within(self, seconds: float | None) -> bool:
+        """Take in what the client sends within `seconds` (None: no limit); False if nothing came."""
+        wire = self.wire
         try:
-            data = self.wire.recv(RECEIVE_BYTES)
+            if wire.cooperative:
+                # gevent's socket waits on its own read watcher: nothing is made per wait but a timer.
+                wire.raw.settimeout(seconds)
+                data = wire.raw.recv(RECEIVE_BYTES)
+            elif _readable(wire, seconds):
+                data = wire.recv(RECEIVE_BYTES)
+            else:
+                return False
+        except TimeoutError:
+            return False
         except OSError:
             data = b""
         if not data:
             self._lost()
-            return
+            return True
         try:
             self._parser.receive_data(data)
             self._handle_events()
         except LocalProtocolError:
             self._lost()
+        return True
 
     def _handle_events(self) -> None:
         for event in self._parser.events():

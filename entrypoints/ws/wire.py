@@ -30,7 +30,7 @@ class SendStalled(OSError):
 
 
 class WholeWrites:
-    __slots__ = ("_raw", "_stall_seconds", "_lock", "_aborted", "_cooperative")
+    __slots__ = ("_raw", "_stall_seconds", "_lock", "_aborted", "cooperative")
 
     def __init__(self, raw: Any, stall_seconds: float = SEND_STALL_SECONDS):
         self._raw = raw
@@ -38,7 +38,7 @@ class WholeWrites:
         self._lock = lock_held_across_io()
         self._aborted = False
         # gevent's socket waits for writability itself on a full buffer unless told not to.
-        self._cooperative = _gevent_socket is not None and isinstance(raw, _gevent_socket.socket)
+        self.cooperative = _gevent_socket is not None and isinstance(raw, _gevent_socket.socket)
 
     def send(self, data: bytes) -> int:
         # Written at once when the kernel takes it (nearly always); waiting for room only when not.
@@ -49,7 +49,7 @@ class WholeWrites:
                     raise BrokenPipeError("the connection was shut")
                 try:
                     # MSG_DONTWAIT: a blocking socket must not block past the stall deadline either.
-                    if self._cooperative:
+                    if self.cooperative:
                         sent = self._raw.send(view, socket.MSG_DONTWAIT, timeout=0.0)
                     else:
                         sent = self._raw.send(view, socket.MSG_DONTWAIT)
@@ -69,6 +69,10 @@ class WholeWrites:
 
     def fileno(self) -> int:
         return self._raw.fileno()
+
+    @property
+    def raw(self) -> Any:
+        return self._raw
 
     def _writable_within(self, seconds: float) -> bool:
         deadline = time.monotonic() + seconds
@@ -144,7 +148,7 @@ def spawn(run: Callable[[], None]) -> None:
     A bare greenlet has no Thread object, no join lock and no name, and lives only as long as
     `run`: a socket's writer exists while the socket has something to send.
     """
-    if _threads_are_greenlets():
+    if threads_are_greenlets():
         _gevent.spawn_raw(run)
     else:
         threading.Thread(target=run, daemon=True).start()
@@ -170,15 +174,15 @@ def lock_not_held_across_io() -> Any:
     other can enter such a section: no lock is needed (gevent's patched Lock costs a Python call on
     every delivery). Under threads, a real lock.
     """
-    return _NO_LOCK if _threads_are_greenlets() else threading.Lock()
+    return _NO_LOCK if threads_are_greenlets() else threading.Lock()
 
 
 def lock_held_across_io() -> Any:
     """A lock its holder keeps while it waits for the socket: gevent's own under gevent."""
-    return _gevent_lock.Semaphore(1) if _threads_are_greenlets() else threading.Lock()
+    return _gevent_lock.Semaphore(1) if threads_are_greenlets() else threading.Lock()
 
 
-def _threads_are_greenlets() -> bool:
+def threads_are_greenlets() -> bool:
     return _gevent_monkey is not None and _gevent_monkey.is_module_patched("threading")
 
 
