@@ -17,12 +17,13 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from application.shared import Publication
 from domain.shared import Cursor, DomainError
 from entrypoints.metrics import EVENTS_DELIVERED
-from entrypoints.ws.wire import framed, lock_not_held_across_io, spawn, text_frame
+from entrypoints.ws.wire import framed, lock_not_held_across_io, spawn, text_frame, threads_are_greenlets
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,36 @@ RENEW_EVERY_SECONDS = 15 * 60
 SUBSCRIPTION_LEASE_SECONDS = 90
 LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
+
+
+class Flusher:
+    """Under gevent: one greenlet writes every socket's pending frames, socket after socket.
+
+    A publication to a thousand subscribers then costs a thousand writes from one greenlet, not a
+    thousand greenlets started and switched to; and a socket whose frames piled up while others
+    were written gets them in one write. Writes here never wait: a socket that cannot take its
+    frames at once, or has a re-check or its close next, is handed to a writer of its own.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[Connection] = []
+
+    def add(self, conn: Connection) -> None:
+        if not self._due:
+            spawn(self._run)
+        self._due.append(conn)
+
+    def _run(self) -> None:
+        # Nothing below waits, so no other greenlet runs (and adds) until the list is done.
+        due, self._due = self._due, []
+        for conn in due:
+            try:
+                conn.flush_without_waiting()
+            except Exception:
+                log.exception("could not write a websocket's frames")
+
+
+FLUSHER: Flusher | None = Flusher() if threads_are_greenlets() else None
 
 
 class _Frame:
@@ -237,6 +268,7 @@ class Connection:
         "_torn_down",
         "_done",
         "_send_frames",
+        "_try_send_frames",
     )
 
     def __init__(self, ws):
@@ -254,6 +286,7 @@ class Connection:
         # The lean server socket writes pre-encoded frames; any object with send(text) and
         # close(code, reason) serves too (the unit tests' fakes), one text at a time.
         self._send_frames = getattr(ws, "send_frames", None)
+        self._try_send_frames = getattr(ws, "try_send_frames", None)
 
     @property
     def closed(self) -> bool:
@@ -293,7 +326,7 @@ class Connection:
         if not fits:
             self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
         elif start:
-            spawn(self._drain)
+            self._start_writer()
 
     def _take(self) -> list[_Frame] | _Call | _Close | None:
         """What the writer does next: every frame pending (up to a write's worth), or one call or close."""
@@ -313,29 +346,75 @@ class Connection:
             self._queued_bytes -= size
             return frames
 
-    def _drain(self) -> None:
+    def _start_writer(self) -> None:
+        if self._try_send_frames is not None and FLUSHER is not None:
+            FLUSHER.add(self)
+        else:
+            spawn(self._drain)
+
+    def flush_without_waiting(self) -> None:
+        """On the flusher: write what is pending while the socket takes it at once. Anything that
+        could wait (a full socket, a re-check, the close) goes on on a writer of this connection's own."""
         while True:
             work = self._take()
             if work is None:
                 return
+            if not isinstance(work, list):
+                spawn(partial(self._drain, work))
+                return
+            frames = self._still_wanted(work)
+            if not frames:
+                continue
+            try:
+                outcome = self._try_send_frames([f.wire if f.wire is not None else text_frame(f.text) for f in frames])
+            except Exception:
+                self._failed()
+                return
+            if outcome != "sent":
+                spawn(partial(self._drain, None if outcome == "partly" else frames))
+                return
+
+    def _drain(self, first: _Frame | _Call | _Close | list[_Frame] | None = None) -> None:
+        """The connection's own writer. `first`: what the flusher handed over (None: only the rest of
+        a frame it began, which the socket sends before anything else)."""
+        if first is None and self._try_send_frames is not None:
+            try:
+                self.ws.finish_sending()
+            except Exception:
+                self._failed()
+                return
+        work = first
+        while True:
+            if work is None:
+                work = self._take()
+                if work is None:
+                    return
             if isinstance(work, _Close):
                 self._teardown(work.code, work.reason)
                 return
             if isinstance(work, _Call):
                 work.run()
+                work = None
                 continue
-            subscribed = self.subscriptions
-            frames = [f for f in work if f.topic is None or f.topic in subscribed]
+            frames = self._still_wanted(work)
+            work = None
             if not frames:
                 continue
             try:
                 self._write(frames)
             except Exception:
-                # A send that fails ends the connection and with it every subscription.
-                self._closed = True
-                self._discard_queued()
-                self._teardown(None, None)
+                self._failed()
                 return
+
+    def _still_wanted(self, frames: list[_Frame]) -> list[_Frame]:
+        subscribed = self.subscriptions
+        return [f for f in frames if f.topic is None or f.topic in subscribed]
+
+    def _failed(self) -> None:
+        # A send that fails ends the connection and with it every subscription.
+        self._closed = True
+        self._discard_queued()
+        spawn(lambda: self._teardown(None, None))
 
     def _write(self, frames: list[_Frame]) -> None:
         if self._send_frames is not None:
@@ -422,7 +501,7 @@ class Connection:
             start = not self._writing
             self._writing = True
         if start:
-            spawn(self._drain)
+            spawn(self._drain)  # a close may block (the close frame): never on the flusher
 
     def _discard_queued(self) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ from entrypoints.ws import sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
 from entrypoints.ws.topics import TopicRegistry, registered_topics
-from entrypoints.ws.wire import SEND_STALL_SECONDS
+from entrypoints.ws.wire import SEND_STALL_SECONDS, let_others_run
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,10 @@ def serve(ws, session: Session) -> None:
             continue
         dispatch(session, frame)
         raw = frame = None  # an idle socket keeps no copy of its last frame while it waits
+        # Frames read in one go are served one by one with the writers in between: the replies
+        # already queued go out (a burst of subscribes is not one outbox overflow), and one socket's
+        # burst does not hold up the worker's other sockets.
+        let_others_run()
 
 
 def _wait_seconds(session: Session, recheck_at: datetime) -> float:

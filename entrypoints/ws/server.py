@@ -134,6 +134,16 @@ class ServerSocket:
             raise ConnectionClosed()
         self.wire.send(frames[0] if len(frames) == 1 else b"".join(frames))
 
+    def try_send_frames(self, frames: list[bytes]) -> str:
+        """`send_frames` without waiting for the client (WholeWrites.try_send says what it returns)."""
+        if not self.connected:
+            raise ConnectionClosed()
+        return self.wire.try_send(frames[0] if len(frames) == 1 else b"".join(frames))
+
+    def finish_sending(self) -> None:
+        """Write what `try_send_frames` left, waiting for the client as `send_frames` does."""
+        self.wire.send(b"")
+
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         if not self.connected:
             raise ConnectionClosed()

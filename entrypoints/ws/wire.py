@@ -30,37 +30,65 @@ class SendStalled(OSError):
 
 
 class WholeWrites:
-    __slots__ = ("_raw", "_stall_seconds", "_lock", "_aborted", "cooperative")
+    __slots__ = ("_raw", "_stall_seconds", "_lock", "_aborted", "_rest", "cooperative")
 
     def __init__(self, raw: Any, stall_seconds: float = SEND_STALL_SECONDS):
         self._raw = raw
         self._stall_seconds = stall_seconds
         self._lock = lock_held_across_io()
         self._aborted = False
+        # What `try_send` could not write at once: it goes out before anything else.
+        self._rest: memoryview | None = None
         # gevent's socket waits for writability itself on a full buffer unless told not to.
         self.cooperative = _gevent_socket is not None and isinstance(raw, _gevent_socket.socket)
 
     def send(self, data: bytes) -> int:
-        # Written at once when the kernel takes it (nearly always); waiting for room only when not.
-        view = memoryview(data)
         with self._lock:
-            while True:
-                if self._aborted:
-                    raise BrokenPipeError("the connection was shut")
-                try:
-                    # MSG_DONTWAIT: a blocking socket must not block past the stall deadline either.
-                    if self.cooperative:
-                        sent = self._raw.send(view, socket.MSG_DONTWAIT, timeout=0.0)
-                    else:
-                        sent = self._raw.send(view, socket.MSG_DONTWAIT)
-                except (BlockingIOError, InterruptedError):
-                    sent = 0
-                view = view[sent:]
-                if not view:
-                    return len(data)
-                if not self._writable_within(self._stall_seconds):
-                    self.abort()
-                    raise SendStalled(f"the client took nothing for {self._stall_seconds:g} s")
+            if self._rest is not None:
+                rest, self._rest = self._rest, None
+                self._write_all(rest)
+            self._write_all(memoryview(data))
+        return len(data)
+
+    def try_send(self, data: bytes) -> str:
+        """Write without waiting: "sent" (all of it), "partly" (the rest is kept and goes out first
+        with the next `send`, which must follow), or "busy" (nothing taken: another write is under way)."""
+        if self._rest is not None or self._lock.locked():
+            return "busy"
+        with self._lock:
+            if self._aborted:
+                raise BrokenPipeError("the connection was shut")
+            view = memoryview(data)
+            view = view[self._send_now(view) :]
+            if not view:
+                return "sent"
+            self._rest = view
+            return "partly"
+
+    @property
+    def has_rest(self) -> bool:
+        return self._rest is not None
+
+    def _write_all(self, view: memoryview) -> None:
+        # Written at once when the kernel takes it (nearly always); waiting for room only when not.
+        while True:
+            if self._aborted:
+                raise BrokenPipeError("the connection was shut")
+            view = view[self._send_now(view) :]
+            if not view:
+                return
+            if not self._writable_within(self._stall_seconds):
+                self.abort()
+                raise SendStalled(f"the client took nothing for {self._stall_seconds:g} s")
+
+    def _send_now(self, view: memoryview) -> int:
+        try:
+            # MSG_DONTWAIT: a blocking socket must not block past the stall deadline either.
+            if self.cooperative:
+                return self._raw.send(view, socket.MSG_DONTWAIT, timeout=0.0)
+            return self._raw.send(view, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return 0
 
     sendall = send
 
@@ -152,6 +180,12 @@ def spawn(run: Callable[[], None]) -> None:
         _gevent.spawn_raw(run)
     else:
         threading.Thread(target=run, daemon=True).start()
+
+
+def let_others_run() -> None:
+    """Under gevent, let every other greenlet that is ready run first (threads need nothing)."""
+    if threads_are_greenlets():
+        _gevent.sleep(0)
 
 
 class _NoLock:
