@@ -25,6 +25,11 @@ from typing import Any
 SEND_STALL_SECONDS = 10.0
 
 
+# Writes at least this large (history pages, not live events) check that the socket is writable
+# before they start.
+ROOM_CHECKED_BYTES = 16 * 1024
+
+
 class SendStalled(OSError):
     pass
 
@@ -53,7 +58,7 @@ class WholeWrites:
     def try_send(self, data: bytes) -> str:
         """Write without waiting: "sent" (all of it), "partly" (the rest is kept and goes out first
         with the next `send`, which must follow), or "busy" (nothing taken: another write is under way)."""
-        if self._rest is not None or self._lock.locked():
+        if self._rest is not None or self._lock.locked() or len(data) >= ROOM_CHECKED_BYTES:
             return "busy"
         with self._lock:
             if self._aborted:
@@ -71,6 +76,11 @@ class WholeWrites:
 
     def _write_all(self, view: memoryview) -> None:
         # Written at once when the kernel takes it (nearly always); waiting for room only when not.
+        # A large write waits for the kernel's own sign of room first: a client that stopped reading
+        # is found by it even while the kernel would still buffer a whole history page.
+        if len(view) >= ROOM_CHECKED_BYTES and not self._writable_within(self._stall_seconds):
+            self.abort()
+            raise SendStalled(f"the client took nothing for {self._stall_seconds:g} s")
         while True:
             if self._aborted:
                 raise BrokenPipeError("the connection was shut")
