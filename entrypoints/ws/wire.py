@@ -1,13 +1,16 @@
 """The websocket's socket, written whole: every byte of every frame, or the connection ends.
 
-simple-websocket writes each frame (and its pongs and close frames) with one `socket.send`, which
-may write only part of it and drop the rest. Blocking sockets under threads (the development
-server) write everything; gevent's sockets (gunicorn's production worker) write what the kernel
-takes, so a client that reads slowly received frames with bytes missing, which it sees as a
-protocol error (close 1002). `WholeWrites` stands in for the connection's socket: each send writes
-its whole buffer, one send at a time (the reader thread's pongs must not land inside a frame), and
-a client that accepts nothing for `SEND_STALL_SECONDS` has its connection shut: a frame half written
-cannot be followed by anything else, not even a close frame.
+One `socket.send` may write only part of its buffer: gevent's sockets (gunicorn's production
+worker) write what the kernel takes at that moment, and a frame with bytes missing is a protocol
+error for the client (close 1002). `WholeWrites` stands in for the connection's socket: each send
+writes its whole buffer, one send at a time (a pong from the reader must not land inside a frame),
+and a client that accepts nothing for `SEND_STALL_SECONDS` has its connection shut: a frame half
+written cannot be followed by anything else, not even a close frame. `try_send` writes without
+waiting, for the flusher that serves every socket from one greenlet (entrypoints/ws/connection.py).
+
+Also here: frames encoded once for every socket, and what differs between gevent (the production
+server: greenlets, no lock needed around code that never blocks) and threads (the development
+server and the unit tests).
 """
 
 from __future__ import annotations
