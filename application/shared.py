@@ -77,12 +77,15 @@ class Actor:
 class Publication:
     """One message for live delivery: a topic (such as a thread) and a JSON-friendly payload.
 
-    `frame()` is the websocket frame, encoded once however many subscribers receive it.
+    `frame()` is the websocket frame's text, encoded once however many subscribers receive it;
+    `encodings` keeps what an entrypoint derives from it once per publication (the websocket frame's
+    bytes), by the entrypoint's name for it.
     """
 
     topic: str
     payload: dict[str, Any]
     _frame: list[str] = field(default_factory=list, compare=False, repr=False)
+    encodings: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # A topic value (application/delivery/topics.py) is published under its name.

@@ -1,1 +1,1 @@
-"""Ways in: http/ (Flask), ws/ (flask-sock), cli/. Thin: parse, call a use case, render."""
+"""Ways in: http/ (Flask), ws/ (websockets on wsproto), cli/. Thin: parse, call a use case, render."""

@@ -43,7 +43,6 @@ from entrypoints.ws.connection import Connection, Subscription
 from entrypoints.ws.endpoint import run_socket
 from entrypoints.ws.protocol import HANDLERS, Refused, Session, admit_subscribe, subscribe_to
 from entrypoints.ws.topics import BadFrame
-from entrypoints.ws.wire import write_whole_frames
 
 # Named like flask-sock's own blueprint: rate limits and the like leave websocket routes alone.
 bp = Blueprint("__flask_sock_algorea", __name__)
@@ -77,12 +76,13 @@ def algorea_socket(
     clock: Clock = Provide["core.clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
-    wire = write_whole_frames(ws)
-    run_socket(ws, wire, g.algorea_actor, hub, subscriptions, clock, session_guard, None, forward_notifications)
+    run_socket(ws, g.algorea_actor, hub, subscriptions, clock, session_guard, None, forward_notifications)
 
 
 class AlgoreaSubscription(Subscription):
     """A thread subscription whose frames are AlgoREA's pushes; other events are not sent."""
+
+    shares_frames = False  # its frames are its own, not the publication's
 
     def render(self, publication: Publication) -> str | None:
         event = publication.payload.get("event")

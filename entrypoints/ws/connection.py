@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from application.shared import Publication
 from domain.shared import Cursor, DomainError
 from entrypoints.metrics import EVENTS_DELIVERED
+from entrypoints.ws.wire import framed, lock_not_held_across_io, spawn, text_frame, threads_are_greenlets
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 # Frames are JSON with ASCII escapes, so their length in characters is their size in bytes.
 OUTBOX_BYTES = 4 * 2**20
 OUTBOX_FRAMES = 2000
+# What one write takes from the outbox at most: a slow client's backlog goes out in pieces of this.
+WRITE_BYTES = 256 * 1024
 SUBSCRIPTION_TTL_SECONDS = 2 * 3600
 # Renewals rewrite the shared subscription store, so they happen at most this often per subscription.
 RENEW_EVERY_SECONDS = 15 * 60
@@ -42,10 +45,45 @@ LEASE_RENEW_SECONDS = 30
 CLOSE_TOO_SLOW = 4408
 
 
-@dataclass(frozen=True)
+class Flusher:
+    """Under gevent: one greenlet writes every socket's pending frames, socket after socket.
+
+    A publication to a thousand subscribers then costs a thousand writes from one greenlet, not a
+    thousand greenlets started and switched to; and a socket whose frames piled up while others
+    were written gets them in one write. Writes here never wait: a socket that cannot take its
+    frames at once, or has a re-check or its close next, is handed to a writer of its own.
+    """
+
+    def __init__(self) -> None:
+        self._due: list[Connection] = []
+
+    def add(self, conn: Connection) -> None:
+        if not self._due:
+            spawn(self._run)
+        self._due.append(conn)
+
+    def _run(self) -> None:
+        # Nothing below waits, so no other greenlet runs (and adds) until the list is done.
+        due, self._due = self._due, []
+        for conn in due:
+            try:
+                conn.flush_without_waiting()
+            except Exception:
+                log.exception("could not write a websocket's frames")
+
+
+FLUSHER: Flusher | None = Flusher() if threads_are_greenlets() else None
+
+
 class _Frame:
-    text: str
-    topic: str | None = None  # a topic's frames are skipped once its subscription is gone
+    """Text to send, and its websocket frame when it was encoded once for many sockets."""
+
+    __slots__ = ("text", "topic", "wire")
+
+    def __init__(self, text: str, topic: str | None, wire: bytes | None):
+        self.text = text
+        self.topic = topic  # a topic's frames are skipped once its subscription is gone
+        self.wire = wire
 
 
 @dataclass(frozen=True)
@@ -74,6 +112,33 @@ class Subscription:
     and how cursors order.
     """
 
+    __slots__ = (
+        "conn",
+        "id",
+        "topic",
+        "family",
+        "access_may_change",
+        "access_ended_message",
+        "position_of",
+        "expires_at",
+        "_lock",
+        "_priming",
+        "_buffer",
+        "_seen",
+        "_seen_order",
+        "unsubscribe",
+        "on_renew",
+        "still_allowed",
+        "fetch_after",
+        "start_seq",
+        "_renewed_at",
+        "actor",
+        "in_order",
+        "_last_position",
+        "_resync_queued",
+    )
+    shares_frames = True
+
     def __init__(self, conn: Connection, sub_id: Any, topic: str, family: str = "forum.thread"):
         self.conn, self.id, self.topic, self.family = conn, sub_id, topic, family
         # Whose right to read the subscription stands on (the socket's credential, or a frame's own).
@@ -82,11 +147,12 @@ class Subscription:
         self.access_ended_message = "access to this topic ended"
         self.position_of: Callable[[str], int | None] = _seq_of
         self.expires_at = time.monotonic() + SUBSCRIPTION_TTL_SECONDS
-        self._lock = threading.Lock()
+        self._lock = lock_not_held_across_io()
         self._priming = True
         self._buffer: list[Publication] = []
-        self._seen: set[str] = set()
-        self._seen_order: deque[str] = deque()
+        # The cursor de-duplication window, made with the first cursor (an idle subscription has none).
+        self._seen: set[str] | None = None
+        self._seen_order: deque[str] | None = None
         self.unsubscribe: Callable[[], None] = lambda: None
         # Writes the stored row with a fresh lease (on renewal, and every LEASE_RENEW_SECONDS).
         self.on_renew: Callable[[], None] = lambda: None
@@ -137,11 +203,13 @@ class Subscription:
             self.conn.enqueue_call(self.recheck)
         frame = self.render(publication)
         if frame is not None:
-            self.conn.enqueue(frame, self.topic)
+            # The publication's own frame: its websocket bytes, encoded once, serve every subscriber.
+            self.conn.enqueue(frame, self.topic, framed(publication) if self.shares_frames else None)
             EVENTS_DELIVERED.inc()
 
     def render(self, publication: Publication) -> str | None:
-        """The frame of a live event (None: not one this client's protocol has)."""
+        """The frame of a live event (None: not one this client's protocol has). A subclass that
+        renders its own sets `shares_frames = False`."""
         return publication.frame()
 
     def render_event(self, event: dict[str, Any]) -> str | None:
@@ -171,7 +239,7 @@ class Subscription:
             if self.in_order:
                 after = self._last_position
             else:
-                seqs = [seq for seq in map(self.position_of, self._seen_order) if seq is not None]
+                seqs = [seq for seq in map(self.position_of, self._seen_order or ()) if seq is not None]
                 after = max(seqs, default=self.start_seq)
         try:
             pages = list(self.fetch_after(after))
@@ -236,7 +304,9 @@ class Subscription:
         """True the first time a cursor is seen. Keeps a bounded window: duplicates arrive close together."""
         if cursor is None:
             return True
-        if cursor in self._seen:
+        if self._seen is None:
+            self._seen, self._seen_order = set(), deque()
+        elif cursor in self._seen:
             return False
         self._seen.add(cursor)
         self._seen_order.append(cursor)
@@ -246,35 +316,60 @@ class Subscription:
 
 
 class Connection:
+    """The outbox is a deque under one lock; its writer exists only while there is something to send
+    (an idle socket costs no writer greenlet) and takes every frame pending at once, in one write."""
+
+    __slots__ = (
+        "ws",
+        "id",
+        "actor",
+        "subscriptions",
+        "_outbox",
+        "_queued_bytes",
+        "_lock",
+        "_closed",
+        "_writing",
+        "_torn_down",
+        "_done",
+        "_send_frames",
+        "_try_send_frames",
+    )
+
     def __init__(self, ws):
         self.ws = ws
         self.id = uuid.uuid4().hex
         self.actor = None
         self.subscriptions: dict[str, Subscription] = {}
-        self._outbox: queue.Queue = queue.Queue(maxsize=OUTBOX_FRAMES)
+        self._outbox: deque[_Frame | _Call | _Close] = deque()
         self._queued_bytes = 0
-        self._bytes_lock = threading.Lock()
-        self._closed = threading.Event()
-        self._writer = threading.Thread(target=self._drain, name=f"ws-writer-{self.id[:8]}", daemon=True)
-        self._writer.start()
+        self._lock = lock_not_held_across_io()
+        self._closed = False
+        self._writing = False  # a writer runs (it clears this, under the lock, when the outbox is empty)
+        self._torn_down = False
+        self._done: threading.Event | None = None  # made by close(): set once the writer has torn down
+        # The lean server socket writes pre-encoded frames; any object with send(text) and
+        # close(code, reason) serves too (the unit tests' fakes), one text at a time.
+        self._send_frames = getattr(ws, "send_frames", None)
+        self._try_send_frames = getattr(ws, "try_send_frames", None)
 
     @property
     def closed(self) -> bool:
-        return self._closed.is_set()
+        return self._closed
 
     def send(self, frame: dict[str, Any]) -> None:
         self.enqueue(json.dumps(frame, separators=(",", ":")))
 
-    def enqueue(self, text: str, topic: str | None = None) -> None:
-        self._put(_Frame(text, topic))
+    def enqueue(self, text: str, topic: str | None = None, wire: bytes | None = None) -> None:
+        """`wire`: the text's websocket frame, when it was encoded once for every subscriber."""
+        self._put(_Frame(text, topic, wire), len(text))
 
     def enqueue_call(self, run: Callable[[], None]) -> None:
-        self._put(_Call(run))
+        self._put(_Call(run), 0)
 
     def send_now(self, frame: dict[str, Any]) -> None:
         """From the writer itself (a re-check): straight to the socket, behind nothing."""
         try:
-            self.ws.send(json.dumps(frame, separators=(",", ":")))
+            self._write([_Frame(json.dumps(frame, separators=(",", ":")), None, None)])
         except Exception:
             self.close(flush=False)
 
@@ -282,46 +377,115 @@ class Connection:
     def queued_bytes(self) -> int:
         return self._queued_bytes
 
-    def _put(self, item: object) -> None:
-        if self.closed:
+    def _put(self, item: _Frame | _Call, size: int) -> None:
+        if self._closed:
             return
-        size = len(item.text) if isinstance(item, _Frame) else 0
-        with self._bytes_lock:
-            fits = self._queued_bytes + size <= OUTBOX_BYTES
+        with self._lock:
+            fits = self._queued_bytes + size <= OUTBOX_BYTES and len(self._outbox) < OUTBOX_FRAMES
             if fits:
                 self._queued_bytes += size
-        if fits:
-            try:
-                self._outbox.put_nowait(item)
-                return
-            except queue.Full:
-                self._account_taken(item)
-        self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+                self._outbox.append(item)
+                start = not self._writing
+                self._writing = True
+        if not fits:
+            self.close(CLOSE_TOO_SLOW, "too slow: reconnect with your last cursor", flush=False)
+        elif start:
+            self._start_writer()
 
-    def _account_taken(self, item: object) -> None:
-        if isinstance(item, _Frame):
-            with self._bytes_lock:
-                self._queued_bytes -= len(item.text)
+    def _take(self) -> list[_Frame] | _Call | _Close | None:
+        """What the writer does next: every frame pending (up to a write's worth), or one call or close."""
+        with self._lock:
+            outbox = self._outbox
+            if not outbox:
+                self._writing = False
+                return None
+            if not isinstance(outbox[0], _Frame):
+                return outbox.popleft()
+            frames: list[_Frame] = []
+            size = 0
+            while outbox and isinstance(outbox[0], _Frame) and size < WRITE_BYTES:
+                frame = outbox.popleft()
+                frames.append(frame)
+                size += len(frame.text)
+            self._queued_bytes -= size
+            return frames
 
-    def _drain(self) -> None:
+    def _start_writer(self) -> None:
+        if self._try_send_frames is not None and FLUSHER is not None:
+            FLUSHER.add(self)
+        else:
+            spawn(self._drain)
+
+    def flush_without_waiting(self) -> None:
+        """On the flusher: write what is pending while the socket takes it at once. Anything that
+        could wait (a full socket, a re-check, the close) goes on on a writer of this connection's own."""
         while True:
-            item = self._outbox.get()
-            self._account_taken(item)
-            if isinstance(item, _Close):
-                self._teardown(item.code, item.reason)
+            work = self._take()
+            if work is None:
                 return
-            if isinstance(item, _Call):
-                item.run()
-                continue
-            if item.topic is not None and item.topic not in self.subscriptions:
+            if not isinstance(work, list):
+                spawn(partial(self._drain, work))
+                return
+            frames = self._still_wanted(work)
+            if not frames:
                 continue
             try:
-                self.ws.send(item.text)
+                outcome = self._try_send_frames([f.wire if f.wire is not None else text_frame(f.text) for f in frames])
             except Exception:
-                # A send that fails ends the connection and with it every subscription.
-                self._closed.set()
-                self._teardown(None, None)
+                self._failed()
                 return
+            if outcome != "sent":
+                spawn(partial(self._drain, None if outcome == "partly" else frames))
+                return
+
+    def _drain(self, first: _Frame | _Call | _Close | list[_Frame] | None = None) -> None:
+        """The connection's own writer. `first`: what the flusher handed over (None: only the rest of
+        a frame it began, which the socket sends before anything else)."""
+        if first is None and self._try_send_frames is not None:
+            try:
+                self.ws.finish_sending()
+            except Exception:
+                self._failed()
+                return
+        work = first
+        while True:
+            if work is None:
+                work = self._take()
+                if work is None:
+                    return
+            if isinstance(work, _Close):
+                self._teardown(work.code, work.reason)
+                return
+            if isinstance(work, _Call):
+                work.run()
+                work = None
+                continue
+            frames = self._still_wanted(work)
+            work = None
+            if not frames:
+                continue
+            try:
+                self._write(frames)
+            except Exception:
+                self._failed()
+                return
+
+    def _still_wanted(self, frames: list[_Frame]) -> list[_Frame]:
+        subscribed = self.subscriptions
+        return [f for f in frames if f.topic is None or f.topic in subscribed]
+
+    def _failed(self) -> None:
+        # A send that fails ends the connection and with it every subscription.
+        self._closed = True
+        self._discard_queued()
+        spawn(lambda: self._teardown(None, None))
+
+    def _write(self, frames: list[_Frame]) -> None:
+        if self._send_frames is not None:
+            self._send_frames([f.wire if f.wire is not None else text_frame(f.text) for f in frames])
+        else:
+            for frame in frames:
+                self.ws.send(frame.text)
 
     def _teardown(self, code: int | None, reason: str | None) -> None:
         self.remove_all()
@@ -329,6 +493,14 @@ class Connection:
             self.ws.close(code, reason)
         except Exception:
             pass
+        with self._lock:
+            self._torn_down = True
+            self._writing = False
+            self._outbox.clear()
+            self._queued_bytes = 0
+            done = self._done
+        if done is not None:
+            done.set()
 
     def remove_all(self) -> None:
         """Drop every subscription (listener and stored row). Safe from any thread, and twice."""
@@ -337,11 +509,13 @@ class Connection:
 
     @property
     def writer_alive(self) -> bool:
-        return self._writer.is_alive()
+        return self._writing and not self._torn_down
 
     def wait_flushed(self, timeout: float) -> None:
         """After `close()`: give the writer a moment to deliver the last frames and tear down."""
-        self._writer.join(timeout=timeout)
+        done = self._done
+        if done is not None and not self._torn_down:
+            done.wait(timeout)
 
     def recheck_access(self) -> None:
         """Re-check every subscription on the writer (grants changed, or the periodic check is due)."""
@@ -377,20 +551,23 @@ class Connection:
     def close(self, code: int | None = None, reason: str | None = None, flush: bool = True) -> None:
         """Stop delivering. Never blocks: the writer tears down, after the frames already queued
         (`flush`) or at once, dropping them (a slow consumer, or a client already gone)."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        if not flush:
-            self._discard_queued()
-        try:
-            self._outbox.put_nowait(_Close(code, reason))
-        except queue.Full:
-            self._discard_queued()
-            self._outbox.put_nowait(_Close(code, reason))
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._torn_down:
+                return
+            self._done = threading.Event()
+            if not flush:
+                self._outbox.clear()
+                self._queued_bytes = 0
+            self._outbox.append(_Close(code, reason))
+            start = not self._writing
+            self._writing = True
+        if start:
+            spawn(self._drain)  # a close may block (the close frame): never on the flusher
 
     def _discard_queued(self) -> None:
-        try:
-            while True:
-                self._account_taken(self._outbox.get_nowait())
-        except queue.Empty:
-            pass
+        with self._lock:
+            self._outbox.clear()
+            self._queued_bytes = 0

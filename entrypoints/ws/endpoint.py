@@ -23,7 +23,7 @@ from entrypoints.ws import restart, sock
 from entrypoints.ws.connection import LEASE_RENEW_SECONDS, Connection
 from entrypoints.ws.protocol import MAX_FRAME_CHARS, BadFrame, Session, dispatch, error_frame
 from entrypoints.ws.topics import TopicRegistry, registered_topics
-from entrypoints.ws.wire import SEND_STALL_SECONDS, write_whole_frames
+from entrypoints.ws.wire import SEND_STALL_SECONDS, let_others_run
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ def forum_socket(
     clock: Clock = Provide["core.clock"],
     session_guard: Any = Provider["sessions.guard"],
 ):
-    wire = write_whole_frames(ws)
     try:
         actor = _authenticate(ws, authenticator)
     except Unauthenticated as err:
@@ -59,10 +58,10 @@ def forum_socket(
         _end_dev_server_connection()
         return
     ready = {"type": "ready", "user_id": None if actor.user_id is None else str(actor.user_id)}
-    run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready, _listen_to_own_topic)
+    run_socket(ws, actor, hub, subscriptions, clock, session_guard, ready, _listen_to_own_topic)
 
 
-def run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready: dict | None, own_topic) -> None:
+def run_socket(ws, actor, hub, subscriptions, clock, session_guard, ready: dict | None, own_topic) -> None:
     """An authenticated socket's life, whichever protocol greets it (`ready`, None: no greeting) and
     forwards its user's own topic (`own_topic(conn, hub)`): frames until it ends, then the cleanup."""
     conn = Connection(ws)
@@ -76,23 +75,30 @@ def run_socket(ws, wire, actor, hub, subscriptions, clock, session_guard, ready:
     stop_rechecks = listen_for_access_rechecks(conn, hub)
     stop_session_watch = close_when_session_ends(conn, session_guard)
     untrack = restart.track(conn)  # a draining server closes it with 1012
-    WS_OPEN.inc()
-    try:
-        serve(ws, session)
-    finally:
-        WS_OPEN.dec()
-        untrack()
-        stop_session_watch()
-        stop_rechecks()
-        stop_notifications()
-        conn.close(flush=False)
-        # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
-        conn.remove_all()
-        # The writer finishes the frame it is writing, then the close frame (4408 for a slow
-        # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
-        conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
-        if conn.writer_alive:
-            wire.abort()  # a client still trickling in the frame: end the write
+
+    def live() -> None:
+        """The socket's life after its handshake, which needs nothing of the HTTP request."""
+        WS_OPEN.inc()
+        try:
+            serve(ws, session)
+        finally:
+            WS_OPEN.dec()
+            untrack()
+            stop_session_watch()
+            stop_rechecks()
+            stop_notifications()
+            conn.close(flush=False)
+            # Whatever the writer is doing: no listener and no stored row outlives the socket's reader.
+            conn.remove_all()
+            # The writer finishes the frame it is writing, then the close frame (4408 for a slow
+            # client); a client that takes nothing for SEND_STALL_SECONDS has its socket shut by then.
+            conn.wait_flushed(timeout=CLOSE_WAIT_SECONDS)
+            if conn.writer_alive:
+                ws.wire.abort()  # a client still trickling in the frame: end the write
+
+    # Under gunicorn the request's greenlet (its deep stack, the request and its headers) ends here
+    # and the socket lives on in a greenlet of its own (entrypoints/ws/server.py).
+    if not ws.live_on_after_request(live):
         _end_dev_server_connection()
 
 
@@ -189,6 +195,11 @@ def serve(ws, session: Session) -> None:
             conn.send(error_frame(None, "bad_request", str(err)))
             continue
         dispatch(session, frame)
+        raw = frame = None  # an idle socket keeps no copy of its last frame while it waits
+        # Frames read in one go are served one by one with the writers in between: the replies
+        # already queued go out (a burst of subscribes is not one outbox overflow), and one socket's
+        # burst does not hold up the worker's other sockets.
+        let_others_run()
 
 
 def _wait_seconds(session: Session, recheck_at: datetime) -> float:

@@ -1,8 +1,9 @@
-"""The websocket upgrade request, checked before flask-sock starts the handshake.
+"""The websocket upgrade request, checked before the view starts the handshake.
 
-simple-websocket hands the request to wsproto, which raises on a missing or wrong
-Sec-WebSocket-Version or Sec-WebSocket-Key, or a Host it cannot decode; inside the view that is an
-unhandled exception, a 500. RFC 6455 §4.2.1–4.2.2 says what the server answers instead: 400 for a
+The lean server socket (entrypoints/ws/server.py) answers the upgrade with 101 from the
+Sec-WebSocket-Key as it finds it; a missing or wrong Sec-WebSocket-Version or Sec-WebSocket-Key,
+or a Host that cannot be decoded, must be refused before that, or it would be an unhandled
+exception inside the view, a 500. RFC 6455 §4.2.1–4.2.2 says what the server answers instead: 400 for a
 malformed upgrade, and for a version it does not speak 426 Upgrade Required with the versions it
 does speak in Sec-WebSocket-Version.
 """
@@ -23,7 +24,7 @@ KEY_BYTES = 16  # RFC 6455 §4.1: the key is 16 random bytes, base64-encoded
 
 
 def install(app: Flask) -> None:
-    """Check every websocket upgrade before flask-sock's view starts the handshake."""
+    """Check every websocket upgrade before the websocket view starts the handshake."""
     app.before_request(refuse_bad_upgrade)
     # Anything else wsproto refuses in the request is the client's fault too; nothing was sent yet.
     app.register_error_handler(RemoteProtocolError, _refused_by_wsproto)

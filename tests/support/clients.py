@@ -1,4 +1,4 @@
-"""Small real clients for integration tests: JSON over HTTP (urllib) and a websocket (simple-websocket)."""
+"""Small real clients for integration tests: JSON over HTTP (urllib) and a websocket (websockets)."""
 
 from __future__ import annotations
 

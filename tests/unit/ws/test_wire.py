@@ -74,3 +74,34 @@ def test_other_socket_methods_are_the_sockets_own(pair):
     server, _ = pair
     wire = WholeWrites(server)
     assert wire.fileno() == server.fileno()
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_a_frame_encoded_once_reads_back_as_the_same_text_at_every_length_boundary(size):
+    from wsproto.connection import Connection, ConnectionType
+    from wsproto.events import TextMessage
+
+    from entrypoints.ws.wire import text_frame
+
+    text = "é" * (size // 2) + "x" * (size % 2)
+    client = Connection(ConnectionType.CLIENT)
+    client.receive_data(text_frame(text))
+    (message,) = list(client.events())
+    assert isinstance(message, TextMessage) and message.message_finished
+    assert message.data == text
+
+
+def test_a_write_that_cannot_finish_at_once_keeps_its_rest_first_in_line(pair):
+    server, client = pair
+    wire = WholeWrites(server, stall_seconds=5)
+    big = b"A" * 12_000  # under the room check, over what the small buffers take at once
+    assert wire.try_send(big) == "partly"
+    assert wire.has_rest
+    assert wire.try_send(b"B") == "busy"  # nothing may start before the rest
+    reader = threading.Thread(target=lambda: received.append(read_exactly(client, 12_003)))
+    received: list[bytes] = []
+    reader.start()
+    wire.send(b"CCC")  # the rest goes out first, then this
+    reader.join(10)
+    assert received == [big + b"CCC"]
+    assert not wire.has_rest and wire.try_send(b"D") == "sent"
