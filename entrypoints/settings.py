@@ -75,7 +75,8 @@ def _url(*schemes: str) -> Callable[[str], bool]:
             parts.port  # noqa: B018 (raises for a port that is not a number)
         except ValueError:
             return False
-        return parts.scheme in schemes and bool(parts.netloc or parts.path)
+        # memory:// (the rate limits' in-process storage) names no place; every other URL must.
+        return parts.scheme in schemes and (bool(parts.netloc or parts.path) or parts.scheme == "memory")
 
     return valid
 

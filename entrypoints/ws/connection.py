@@ -333,6 +333,7 @@ class Connection:
         "_done",
         "_send_frames",
         "_try_send_frames",
+        "__weakref__",  # a draining server finds its open sockets through a WeakSet (restart.py)
     )
 
     def __init__(self, ws):

@@ -87,6 +87,7 @@ def test_good_settings_pass_and_the_server_needs_a_key():
     without_key = {k: v for k, v in dev.items() if k != "PARLEY_JWT_SECRET"}
     assert check.settings_problems(without_key, keys=False) == []
     assert check.settings_problems({"PARLEY_DATABASE_URL": "postgresql://u@h/db"}, server=False) == []
+    assert check.settings_problems({**dev, "PARLEY_RATE_LIMIT_STORAGE_URL": "memory://"}) == []
     [problem] = check.settings_problems(without_key, server=True)
     assert "PARLEY_JWT_SECRET" in problem
 
