@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from dependency_injector import providers
 from flask import Flask
 
-from container import Container
+from container import Container, resolve_settings
 from entrypoints.http import app as app_module
 from entrypoints.http.limits import EXTENSION as WRITE_LIMITER
 from entrypoints.http.limits import READ_COUNTS_EXTENSION
+from entrypoints.logs import configure_logging
 
 Configure = Callable[[Container], None]
 
@@ -29,6 +30,7 @@ Configure = Callable[[Container], None]
 class _Built:
     app: Flask
     container: Container
+    log_level: str
     # How many overrides each provider had once built: the settings live in the configuration's.
     baseline: list[tuple[providers.Provider, int]]
 
@@ -46,7 +48,9 @@ def fresh_app(settings: Mapping[str, str], configure: Configure | None = None) -
     if built is None:
         container = Container()
         app = app_module.create_app(dict(settings), container)
-        built = _built[key] = _Built(app, container, [(p, len(p.overridden)) for p in container.traverse()])
+        log_level = resolve_settings(dict(settings)).get("log_level") or "info"
+        baseline = [(p, len(p.overridden)) for p in container.traverse()]
+        built = _built[key] = _Built(app, container, log_level, baseline)
     _reset(built)
     if configure is not None:
         configure(built.container)
@@ -61,7 +65,9 @@ def _reset(built: _Built) -> None:
     container.reset_singletons()
     if not _wired_to(container):
         container.wire()
-    # What create_app hooks onto the live-delivery hub, now a new singleton.
+    # What create_app does outside the container: the logging set up (another app may have changed
+    # it since), the hook on the live-delivery hub (a new singleton now).
+    configure_logging(built.log_level)
     app_module._start_live_delivery(container)
     limiter = built.app.extensions.get(WRITE_LIMITER)
     if limiter is not None:
