@@ -35,7 +35,8 @@ from container import Container, resolve_settings
 from entrypoints.http import limits
 from entrypoints.http.app import create_app
 
-pytestmark = pytest.mark.integration
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 BUDGET = 2.0
 
