@@ -177,6 +177,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in [
     Setting("workers", "a whole number from 1 to 256", _integer(1, 256)),
     Setting("worker_connections", "a whole number from 1 to 1000000", _integer(1, 1_000_000)),
     Setting("dynamodb_port", "a TCP port from 0 (a free one) to 65535", _integer(0, 65535)),
+    Setting("test_workers", "0 (one process) or a number of pytest workers up to 64 (scripts/test only)",
+            _integer(0, 64)),
     Setting("algorea_backend_prefix", "empty (the root) or a path such as /algorea",
             _pattern(r"(/[A-Za-z0-9._~-]+)*/?"), empty_means_unset=False),
     Setting("algorea_events_token", "at least 32 printable ASCII characters", _pattern(r"[!-~]{32,}")),

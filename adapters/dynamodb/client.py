@@ -26,7 +26,7 @@ DEFAULT_TABLE_PREFIX = "parley-"
 # 50 ms apart. The "legacy" retry mode's delay for DynamoDB is fixed (50 ms, doubling; botocore's
 # _retry.json) in every botocore version this project allows, while "standard" waited up to a second
 # before a retry in older ones. Throttling beyond the retry is a 503 too (UNAVAILABLE_CODES). Worst
-# case: 2 x (connect or read timeout) + 0.05 s, checked by tests/unit/test_outage_budgets.py.
+# case: 2 x (connect or read timeout) + 0.05 s, checked by tests/integration/test_outage_budgets.py.
 CONNECT_TIMEOUT_SECONDS = 0.5
 READ_TIMEOUT_SECONDS = 0.75
 TOTAL_ATTEMPTS = 2

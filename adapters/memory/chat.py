@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adapters.memory.unit_of_work import UndoLogUnitOfWork
 from application.chat.ports import PositionTaken, RoomExists
 from application.shared import Notifier
-from application.unit_of_work import UnitOfWorkBase
 from domain.chat.model import Comment, Membership, Position, Room
 
 Undo = Callable[[], None]
@@ -116,25 +116,10 @@ class MemoryCommentStore:
         return list(reversed(found))[:limit]
 
 
-class MemoryChatUnitOfWork(UnitOfWorkBase):
+class MemoryChatUnitOfWork(UndoLogUnitOfWork):
     def __init__(self, state: MemoryChatState, notifier: Notifier):
-        super().__init__(notifier)
+        super().__init__(state.lock, notifier)
         self._state = state
-        self._undo: list[Undo] = []
-        self.rooms = MemoryRoomRepository(state, self._undo)
-        self.members = MemoryMembershipStore(state, self._undo)
-        self.comments = MemoryCommentStore(state, self._undo)
-
-    def _begin(self) -> None:
-        self._state.lock.acquire()
-        self._undo.clear()
-
-    def _end(self) -> None:
-        self._state.lock.release()
-
-    def _commit(self) -> None:
-        self._undo.clear()
-
-    def _rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()
+        self.rooms = MemoryRoomRepository(state, self._journal)
+        self.members = MemoryMembershipStore(state, self._journal)
+        self.comments = MemoryCommentStore(state, self._journal)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from adapters.memory.unit_of_work import StagedUnitOfWork
 from application.dm.ports import GroupChanged, HandleTaken, ProfileChanged, TimeTaken
 from application.shared import Notifier
-from application.unit_of_work import UnitOfWorkBase
 from domain.dm.model import Group, Message, Profile, Summary, pair_key
 
 
@@ -120,25 +120,9 @@ class MemoryConversations:
         return sorted(kept, key=lambda s: s.last_message_at, reverse=True)[:limit]
 
 
-class MemoryDmUnitOfWork(UnitOfWorkBase):
+class MemoryDmUnitOfWork(StagedUnitOfWork):
     def __init__(self, state: MemoryDmState, notifier: Notifier):
-        super().__init__(notifier)
+        super().__init__(state.lock, notifier)
         self._state = state
-        self._staged: list[Callable[[], None]] = []
-        self.users = MemoryDirectory(state, self._staged)
-        self.groups = MemoryConversations(state, self._staged)
-
-    def _begin(self) -> None:
-        self._state.lock.acquire()
-        self._staged.clear()
-
-    def _commit(self) -> None:
-        for apply in self._staged:
-            apply()
-        self._staged.clear()
-
-    def _rollback(self) -> None:
-        self._staged.clear()
-
-    def _end(self) -> None:
-        self._state.lock.release()
+        self.users = MemoryDirectory(state, self._journal)
+        self.groups = MemoryConversations(state, self._journal)

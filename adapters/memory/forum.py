@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adapters.memory.unit_of_work import UndoLogUnitOfWork
 from application.forum.ports import (
     Follow,
     MessageUuidTaken,
@@ -19,7 +20,6 @@ from application.forum.ports import (
 )
 from application.messagebus import MessageBus
 from application.shared import Notifier
-from application.unit_of_work import UnitOfWorkBase
 from domain.forum.events import EventType, StoredEvent, ThreadEvent
 from domain.forum.model import Thread, ThreadKey
 
@@ -175,30 +175,15 @@ class MemoryReceivedEventStore:
         return True
 
 
-class MemoryForumUnitOfWork(UnitOfWorkBase):
+class MemoryForumUnitOfWork(UndoLogUnitOfWork):
     def __init__(self, state: MemoryForumState, notifier: Notifier, bus: MessageBus | None = None):
-        super().__init__(notifier, bus)
+        super().__init__(state.lock, notifier, bus)
         self._state = state
-        self._undo: list[Undo] = []
-        self.threads = MemoryThreadRepository(state, self._undo)
-        self.events = MemoryEventStore(state, self._undo)
-        self.follows = MemoryFollowStore(state, self._undo)
-        self.read_markers = MemoryReadMarkerStore(state, self._undo)
-        self.received_events = MemoryReceivedEventStore(state, self._undo)
-
-    def _begin(self) -> None:
-        self._state.lock.acquire()
-        self._undo.clear()
+        self.threads = MemoryThreadRepository(state, self._journal)
+        self.events = MemoryEventStore(state, self._journal)
+        self.follows = MemoryFollowStore(state, self._journal)
+        self.read_markers = MemoryReadMarkerStore(state, self._journal)
+        self.received_events = MemoryReceivedEventStore(state, self._journal)
 
     def prefetch_post(self, key: ThreadKey, uuid: str, user_id: int | None) -> None:
         """Nothing to gain: every read is a dictionary lookup."""
-
-    def _end(self) -> None:
-        self._state.lock.release()
-
-    def _commit(self) -> None:
-        self._undo.clear()
-
-    def _rollback(self) -> None:
-        while self._undo:
-            self._undo.pop()()

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from adapters.memory.unit_of_work import StagedUnitOfWork
 from application.live.ports import ConcurrentChange, Pick, RoomIdTaken
 from application.shared import Clock, Notifier
-from application.unit_of_work import UnitOfWorkBase
 from domain.live.questions import Attempt, Question
 from domain.live.rooms import Room, RoomEvent
 
@@ -99,28 +99,16 @@ class MemoryLiveRepository:
         return sorted(found, key=lambda a: a.user_id)
 
 
-class MemoryLiveUnitOfWork(UnitOfWorkBase):
+class MemoryLiveUnitOfWork(StagedUnitOfWork):
     def __init__(self, state: MemoryLiveState, notifier: Notifier):
-        super().__init__(notifier)
+        super().__init__(state.lock, notifier)
         self._state = state
-        self._writes: list[Callable[[], None]] = []
-        self.live = MemoryLiveRepository(state, self._writes)
+        self.live = MemoryLiveRepository(state, self._journal)
 
     def _begin(self) -> None:
-        self._state.lock.acquire()
-        self._writes.clear()
-        self.live = MemoryLiveRepository(self._state, self._writes)
-
-    def _commit(self) -> None:
-        for write in self._writes:
-            write()
-        self._writes.clear()
-
-    def _rollback(self) -> None:
-        self._writes.clear()
-
-    def _end(self) -> None:
-        self._state.lock.release()
+        super()._begin()
+        # A new view for each unit: the repository keeps what the unit wrote for its later reads.
+        self.live = MemoryLiveRepository(self._state, self._journal)
 
 
 class TimerScheduler:

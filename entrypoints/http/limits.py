@@ -34,6 +34,8 @@ READ_METHODS = ("GET", "HEAD")
 READ_LIMIT_EXEMPT_BLUEPRINTS = ("ops", "openapi")
 DISABLED = ("", "off", "none", "0")
 EXTENSION = "parley.limiter"
+# The read limit's counters (in this process's memory), kept where a test reusing an app can empty them.
+READ_COUNTS_EXTENSION = "parley.read_counts"
 # Each call to the counters' Redis gives up after this long. A write during a Redis outage may make
 # two (the count, then Flask-Limiter's recovery probe) before its publication: see docs/operations.md,
 # "Backend outages", for the two-second budget.
@@ -143,7 +145,9 @@ def install_read_limit(app: Flask, settings: Mapping[str, str]) -> None:
     if rate.lower() in DISABLED:
         return
     limits = parse_many(rate)  # a typo in the setting stops the start, not the first read
-    counter = MovingWindowRateLimiter(MemoryStorage())
+    counts = MemoryStorage()
+    app.extensions[READ_COUNTS_EXTENSION] = counts
+    counter = MovingWindowRateLimiter(counts)
     for endpoint, view in list(app.view_functions.items()):
         blueprint = endpoint.partition(".")[0] if "." in endpoint else None
         if endpoint == "static" or endpoint.startswith("__flask_sock") or blueprint in READ_LIMIT_EXEMPT_BLUEPRINTS:

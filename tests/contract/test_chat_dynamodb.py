@@ -3,7 +3,6 @@ access pattern costs (docs/access-patterns.md), and a room deletion whose clean-
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +14,7 @@ from application.chat import comments, rooms
 from application.chat.deps import ChatDeps
 from application.shared import Actor
 from domain.chat.model import Position
-from tests.support.dynamodb import fresh_forum
+from tests.support.dynamodb import counted_requests, fresh_forum
 from tests.unit.fakes import FakeClock
 
 ALICE, BOB = Actor(1), Actor(2)
@@ -41,14 +40,8 @@ def deps(chat, clock) -> ChatDeps:
 @pytest.fixture
 def requests(chat):
     """Counts the HTTP requests the client sends, by operation name."""
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    chat.client.meta.events.register("before-send.dynamodb.*", count)
-    yield counts
-    chat.client.meta.events.unregister("before-send.dynamodb.*", count)
+    with counted_requests(chat.client) as counts:
+        yield counts
 
 
 def get(chat, pk, sk):

@@ -16,7 +16,7 @@ from application.dm import directory
 from application.dm.ports import DmDeps
 from application.shared import Actor, BackendUnavailable
 from tests.contract.dm_backends import fresh_dm_table
-from tests.support.dynamodb import dynamodb_endpoint  # noqa: F401  (session fixture)
+from tests.support.dynamodb import counted_requests, dynamodb_endpoint  # noqa: F401  (session fixture)
 from tests.unit.fakes import FakeClock
 
 ANN, BOB = Actor(user_id=1), Actor(user_id=2)
@@ -46,14 +46,8 @@ def people(deps):
 @pytest.fixture
 def requests(table):
     """Counts the requests the client sends, by operation name."""
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    table.client.meta.events.register("before-send.dynamodb.*", count)
-    yield counts
-    table.client.meta.events.unregister("before-send.dynamodb.*", count)
+    with counted_requests(table.client) as counts:
+        yield counts
 
 
 def items(table, pk):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +30,7 @@ from domain.forum import events as ev
 from domain.forum.events import MessagePosted
 from domain.forum.model import Thread, ThreadKey, ThreadStatus, ThreadUpdate
 from domain.shared import Cursor, utc
-from tests.support.dynamodb import ROOT, free_port, fresh_forum
+from tests.support.dynamodb import ROOT, counted_requests, free_port, fresh_forum
 
 KEY = ThreadKey(item_id=100, participant_id=7)
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -63,14 +62,8 @@ def deps(uow) -> ForumDeps:
 @pytest.fixture
 def requests(forum):
     """Counts the HTTP requests the client sends, by operation name."""
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    forum.client.meta.events.register("before-send.dynamodb.*", count)
-    yield counts
-    forum.client.meta.events.unregister("before-send.dynamodb.*", count)
+    with counted_requests(forum.client) as counts:
+        yield counts
 
 
 def open_thread(uow_factory, key=KEY):

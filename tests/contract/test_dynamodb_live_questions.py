@@ -3,8 +3,6 @@ counted with botocore's event hooks (as tests/contract/test_dynamodb.py does for
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from adapters.dynamodb.live_questions import DynamoDbLive, DynamoDbLiveUnitOfWork
@@ -13,7 +11,7 @@ from application.live import attempts, questions, rooms
 from application.live.deps import LiveDeps
 from application.shared import Actor
 from domain.live.questions import Option
-from tests.support.dynamodb import dynamodb_endpoint, fresh_forum  # noqa: F401  (session fixture)
+from tests.support.dynamodb import counted_requests, dynamodb_endpoint, fresh_forum  # noqa: F401  (session fixture)
 from tests.unit.fakes import FakeClock
 
 TEACHER, ANA, BEN = Actor(1), Actor(2), Actor(3)
@@ -33,14 +31,8 @@ def deps(table):
 
 @pytest.fixture
 def requests(table):
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    table.client.meta.events.register("before-send.dynamodb.*", count)
-    yield counts
-    table.client.meta.events.unregister("before-send.dynamodb.*", count)
+    with counted_requests(table.client) as counts:
+        yield counts
 
 
 def measured(requests, run):

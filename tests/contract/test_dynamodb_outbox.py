@@ -7,7 +7,6 @@ makes the two stores agree, with every event in DynamoDB exactly once and in ord
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +20,7 @@ from application.forum import messages, threads
 from application.forum.deps import ForumDeps
 from application.shared import Actor, SystemClock
 from domain.forum.model import ThreadKey, ThreadStatus, ThreadUpdate
-from tests.support.dynamodb import fresh_forum
+from tests.support.dynamodb import counted_requests, fresh_forum
 from tests.support.sql import fresh_database
 
 KEY = ThreadKey(item_id=100, participant_id=7)
@@ -105,16 +104,8 @@ def test_committed_events_are_published_at_once_and_read_from_dynamodb(stores):
     engine, forum = stores
     deps = deps_for(engine, forum)
     threads.update_thread(deps, PARTICIPANT, KEY, OPEN)
-    sent: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        sent[event_name.rsplit(".", 1)[-1]] += 1
-
-    forum.client.meta.events.register("before-send.dynamodb.*", count)
-    try:
+    with counted_requests(forum.client) as sent:
         posted = messages.post_message(deps, PARTICIPANT, KEY, "first", "m1").message
-    finally:
-        forum.client.meta.events.unregister("before-send.dynamodb.*", count)
     assert sent == {"GetItem": 2, "TransactWriteItems": 1}  # docs/access-patterns.md, algorea profile
     messages.edit_message(deps, PARTICIPANT, KEY, "m1", "first, edited")
     assert [e["type"] for e in published(forum)] == ["thread_opened", "message", "message_edited"]

@@ -241,17 +241,11 @@ def _random_operation(rng: random.Random, posts: list[Post]):
 @pytest.fixture
 def dynamodb_requests(request):
     """A DynamoDB graph and a counter of the requests its client sends, by operation name."""
-    from collections import Counter
+    from tests.support.dynamodb import counted_requests
 
     graph = dynamodb_graph(request)
-    counts: Counter[str] = Counter()
-
-    def count(event_name: str, **_):
-        counts[event_name.rsplit(".", 1)[-1]] += 1
-
-    graph.client.meta.events.register("before-send.dynamodb.*", count)
-    yield graph, counts
-    graph.client.meta.events.unregister("before-send.dynamodb.*", count)
+    with counted_requests(graph.client) as counts:
+        yield graph, counts
 
 
 def test_each_read_pattern_is_one_dynamodb_request(dynamodb_requests):

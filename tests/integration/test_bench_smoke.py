@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 
-pytestmark = pytest.mark.integration
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 
 @pytest.fixture(scope="module")

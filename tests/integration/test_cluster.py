@@ -32,7 +32,7 @@ from tests.support.cluster import (
 from tests.support.dynamodb import admin_client
 from tests.support.postgres import fresh_database
 
-pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+pytestmark = [pytest.mark.integration, pytest.mark.cluster, pytest.mark.serial]
 
 SUBSCRIBERS, THREADS = 300, 30
 SECONDS = 30.0  # of posting; the faults at 5 s, 12 s and 21 s

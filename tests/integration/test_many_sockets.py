@@ -12,7 +12,8 @@ from websockets.asyncio.client import connect
 from tests.support.clients import http
 from tests.support.live_server import start_server
 
-pytestmark = pytest.mark.integration
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 SOCKETS = 2000
 
 

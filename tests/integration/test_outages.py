@@ -41,7 +41,8 @@ from tests.support.clients import WsClient, http
 from tests.support.live_server import LiveServer, run_cli, start_server
 from tests.support.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.integration
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 SECRET = "outage-secret-" + "x" * 40
 BUDGET = 2.0  # seconds, server-side: the promise

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_readme import commands_with_expectations, matches, run_shell, section, sh_blocks
+from tests.integration.test_readme import commands_with_expectations, matches, run_shell
 from tests.integration.test_readme import readme_server as readme_server  # noqa: F401  (the fixture)
+from tests.support.readme import section_blocks
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_chat_walkthrough_answers_as_documented(readme_server):  # noqa: F811
     server, env = readme_server
-    text = section("Chat walkthrough")
-    blocks = [b.replace("127.0.0.1:8000", f"127.0.0.1:{server.port}") for b in sh_blocks(text)]
+    blocks = section_blocks("Chat walkthrough", server.port)
     assert blocks[0].strip().startswith("ALICE=$(./scripts/token --user 1)")
     # The first block mints the tokens once (a process each); the commands after it get them.
     minted = run_shell("set -e\n" + blocks[0] + '\necho "$ALICE $BOB $CAROL"', env).split()

@@ -14,17 +14,17 @@ import urllib.request
 import pytest
 
 from tests.integration import test_readme
-from tests.integration.test_readme import commands_with_expectations, matches, run_shell, section, sh_blocks
+from tests.integration.test_readme import run_shell
 from tests.support.live_server import ROOT
+from tests.support.readme import run_walkthrough, section_blocks
 
 pytestmark = pytest.mark.integration
 # The README section's server: the one tests/integration/test_readme.py starts (embedded, JWT).
 server_for_readme = test_readme.readme_server
-STEP = "@@readme-step@@"
 
 
 def _blocks(port: int) -> list[str]:
-    return [b.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for b in sh_blocks(section("Live questions"))]
+    return section_blocks("Live questions", port)
 
 
 def test_the_classroom_walkthrough_answers_as_documented(server_for_readme):
@@ -32,17 +32,8 @@ def test_the_classroom_walkthrough_answers_as_documented(server_for_readme):
     blocks = _blocks(server.port)
     walkthrough, watcher = blocks[:-1], blocks[-1]
     assert "live.room" in watcher
-    steps = [step for block in walkthrough for step in commands_with_expectations(block)]
-    # One session, so `TEACHER=…` and `Q=…` carry over; a marker before each command splits the output.
-    script = "set -e\n" + "".join(f"echo {STEP}\n{command}\necho\n" for command, _ in steps)
-    outputs = run_shell(script, env, timeout=120).split(f"{STEP}\n")[1:]
-    assert len(outputs) == len(steps)
-    checked = 0
-    for (command, expected), output in zip(steps, outputs, strict=True):
-        if expected is not None:
-            assert matches(expected, output.strip()), f"{command}\nexpected: {expected}\ngot: {output}"
-            checked += 1
-    assert checked >= 14
+    # One session, so `TEACHER=…` and `Q=…` carry over.
+    assert run_walkthrough(walkthrough, env, timeout=120) >= 14
 
 
 class Lines:

@@ -21,7 +21,8 @@ import pytest
 from tests.support.clients import http
 from tests.support.live_server import start_server
 
-pytestmark = pytest.mark.integration
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 _items = itertools.count(9000)
 
 CLOSE_TOO_SLOW = 4408

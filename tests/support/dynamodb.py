@@ -15,7 +15,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,21 @@ def dynamodb_endpoint() -> Iterator[str]:
         yield url
     finally:
         _Server.release()
+
+
+@contextmanager
+def counted_requests(client) -> Iterator[Counter[str]]:
+    """Counts the requests `client` sends while inside, by operation name (GetItem, Query, …)."""
+    counts: Counter[str] = Counter()
+
+    def count(event_name: str, **_):
+        counts[event_name.rsplit(".", 1)[-1]] += 1
+
+    client.meta.events.register("before-send.dynamodb.*", count)
+    try:
+        yield counts
+    finally:
+        client.meta.events.unregister("before-send.dynamodb.*", count)
 
 
 _clients: dict[str, object] = {}

@@ -34,18 +34,29 @@ def one_connection_pool(health: BackendHealth, queue_timeout: float = 3.0) -> Qu
     return pool
 
 
-def hold_for(pool: QueueingPool, seconds: float) -> threading.Thread:
-    taken = threading.Event()
+class Holder(threading.Thread):
+    """Takes the pool's only connection and keeps it `seconds`, or until `release()`."""
 
-    def hold():
-        connection = pool.connect()
-        taken.set()
-        time.sleep(seconds)
+    def __init__(self, pool: QueueingPool, seconds: float):
+        super().__init__()
+        self.pool, self.seconds = pool, seconds
+        self.taken, self.released = threading.Event(), threading.Event()
+
+    def run(self) -> None:
+        connection = self.pool.connect()
+        self.taken.set()
+        self.released.wait(self.seconds)
         connection.close()
 
-    holder = threading.Thread(target=hold)
+    def release(self) -> None:
+        self.released.set()
+        self.join()
+
+
+def hold_for(pool: QueueingPool, seconds: float) -> Holder:
+    holder = Holder(pool, seconds)
     holder.start()
-    assert taken.wait(5)
+    assert holder.taken.wait(5)
     return holder
 
 
@@ -70,7 +81,7 @@ def test_a_caller_gives_up_after_one_turn_once_a_connection_attempt_failed():
         pool.connect()
     # One turn, give or take a loaded machine; well before the holder lets its connection go.
     assert time.monotonic() - started < 10 * TURN
-    holder.join()
+    holder.release()
     health.connected()
     pool.connect().close()
 
@@ -82,7 +93,7 @@ def test_the_queue_itself_is_bounded():
     with pytest.raises(sa_exc.TimeoutError):
         pool.connect()
     assert 4 * TURN <= time.monotonic() - started < 15 * TURN  # given up before the holder let go (20 turns)
-    holder.join()
+    holder.release()
 
 
 def test_a_recreated_pool_keeps_its_queue_settings():

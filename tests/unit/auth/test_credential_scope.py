@@ -14,10 +14,9 @@ from dependency_injector import providers
 
 from adapters.memory.permissions import GrantTables
 from application.forum.notifications import forum_notification
-from container import Container
 from domain.forum.model import ThreadKey
 from domain.forum.policy import ViewLevel
-from entrypoints.http.app import create_app
+from tests.support.apps import fresh_app
 from tests.unit.auth.keys import SECRET, KeyFiles, rsa_key
 from tests.unit.fakes import FakeClock
 
@@ -43,10 +42,11 @@ def tables() -> GrantTables:
 
 @pytest.fixture
 def app():
-    container = Container()
-    container.core.clock.override(providers.Object(FakeClock(NOW)))
-    container.forum.grant_tables.override(providers.Object(tables()))
-    return create_app({"profile": "memory", "grants": "tables", "auth": "jwt", "jwt_secret": SECRET}, container)
+    def configure(container):
+        container.core.clock.override(providers.Object(FakeClock(NOW)))
+        container.forum.grant_tables.override(providers.Object(tables()))
+
+    return fresh_app({"profile": "memory", "grants": "tables", "auth": "jwt", "jwt_secret": SECRET}, configure)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -146,10 +146,9 @@ def test_an_exp_that_is_not_a_finite_time_is_refused(app, kind, bad_exp):
 
 
 def algorea_app(keys):
-    container = Container()
-    container.core.clock.override(providers.Object(FakeClock(NOW)))
-    return create_app({"profile": "memory", "grants": "algorea_tokens", "auth": "jwt", "jwt_secret": SECRET,
-                       "algorea_public_key_file": keys.algorea_public}, container)
+    return fresh_app({"profile": "memory", "grants": "algorea_tokens", "auth": "jwt", "jwt_secret": SECRET,
+                      "algorea_public_key_file": keys.algorea_public},
+                     lambda container: container.core.clock.override(providers.Object(FakeClock(NOW))))
 
 
 def algorea_token(item: str = "100", **overrides) -> dict[str, str]:

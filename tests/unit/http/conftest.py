@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory.permissions import GrantTables, MemoryPermissions
-from container import Container
-from entrypoints.http.app import create_app
+from tests.support.apps import fresh_app
 from tests.unit.fakes import FakeClock
 from tests.unit.forum.test_use_cases import tables
 
@@ -21,12 +20,11 @@ def grant_tables() -> GrantTables:
 
 @pytest.fixture
 def app(clock, grant_tables):
-    container = Container()
-    container.core.clock.override(clock)
-    container.forum.permissions.override(MemoryPermissions(grant_tables))
-    app = create_app({"profile": "memory", "auth": "dev", "grants": "tables"}, container)
-    yield app
-    container.unwire()
+    def configure(container):
+        container.core.clock.override(clock)
+        container.forum.permissions.override(MemoryPermissions(grant_tables))
+
+    return fresh_app({"profile": "memory", "auth": "dev", "grants": "tables"}, configure)
 
 
 @pytest.fixture

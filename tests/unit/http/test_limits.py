@@ -10,6 +10,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from container import Container, rate_limit_storage_uri, resolve_settings
 from entrypoints.http.app import MAX_BODY_BYTES, create_app
+from tests.support.apps import fresh_app
 
 ITEM = 10
 
@@ -24,16 +25,20 @@ def as_user(uid: int) -> dict[str, str]:
 
 @pytest.fixture
 def make_client():
+    """A test's first app is the reused one (tests/support/apps.py); any more are apps of their own."""
     containers = []
 
     def make(**settings):
+        settings = {"profile": "memory", "auth": "dev", "grants": "open", **settings}
+        if not containers:
+            containers.append(None)
+            return fresh_app(settings).test_client()
         container = Container()
         containers.append(container)
-        app = create_app({"profile": "memory", "auth": "dev", "grants": "open", **settings}, container)
-        return app.test_client()
+        return create_app(settings, container).test_client()
 
     yield make
-    for container in containers:
+    for container in containers[1:]:
         container.unwire()
 
 

@@ -15,6 +15,7 @@ from container import Container, resolve_settings
 from entrypoints import metrics
 from entrypoints.http.app import create_app
 from entrypoints.logs import redact_secrets, render
+from tests.support.apps import fresh_app
 from tests.support.live_server import free_port
 
 ITEM, USER = 10, 7
@@ -38,17 +39,26 @@ class Slow:
 
 @pytest.fixture
 def make_app():
+    """A test's first app is the reused one (tests/support/apps.py); any more are apps of their own."""
     containers = []
 
     def make(checks=None, **settings):
+        settings = {"profile": "memory", "auth": "dev", "grants": "open", **settings}
+
+        def configure(container):
+            if checks is not None:
+                container.core.health_checks.override(providers.List(*[providers.Object(c) for c in checks]))
+
+        if not containers:
+            containers.append(None)
+            return fresh_app(settings, configure)
         container = Container()
         containers.append(container)
-        if checks is not None:
-            container.core.health_checks.override(providers.List(*[providers.Object(c) for c in checks]))
-        return create_app({"profile": "memory", "auth": "dev", "grants": "open", **settings}, container)
+        configure(container)
+        return create_app(settings, container)
 
     yield make
-    for container in containers:
+    for container in containers[1:]:
         container.unwire()
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from container import Container
 from entrypoints.http.app import create_app
+from tests.support.apps import fresh_app
 from tests.unit.fakes import FakeClock
 
 
@@ -19,16 +20,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def container(clock):
-    container = Container()
-    container.core.clock.override(clock)
-    yield container
-    container.unwire()
-
-
-@pytest.fixture
-def client(container):
-    app = create_app({"profile": "memory", "auth": "dev", "social_fanout": "inline"}, container)
+def client(clock):
+    app = fresh_app({"profile": "memory", "auth": "dev", "social_fanout": "inline"},
+                    lambda container: container.core.clock.override(clock))
     return app.test_client()
 
 

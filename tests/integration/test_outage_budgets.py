@@ -1,8 +1,9 @@
 """The adapters' bounds for backend outages (docs/operations.md, "Backend outages"), without servers.
 
 A "black hole" here is a socket that listens and never accepts: the kernel completes the TCP
-handshake, so a client connects and then waits for an answer that never comes. The integration
-tests (tests/integration/test_outages.py) check the same bounds end to end against real backends.
+handshake, so a client connects and then waits for an answer that never comes. These tests wait out
+real timeouts (seconds), hence their place here rather than in tests/unit;
+tests/integration/test_outages.py checks the same bounds end to end against real backends.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from application.shared import BackendUnavailable, Publication
 from container import Container, resolve_settings
 from entrypoints.http import limits
 from entrypoints.http.app import create_app
+
+# Wall-clock budgets and rates: run alone, after the parallel part of scripts/test.
+pytestmark = [pytest.mark.integration, pytest.mark.serial]
 
 BUDGET = 2.0
 
