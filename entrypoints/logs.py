@@ -179,6 +179,11 @@ def configure_logging(level: str = "info") -> None:
     """
     global _configured
     logging.getLogger("parley").setLevel(level.upper())
+    # botocore says at INFO where it found credentials, for every client it makes: noise in the
+    # service's log and a second line under a CLI command's one-line error. Warnings still show.
+    botocore = logging.getLogger("botocore")
+    if botocore.level == logging.NOTSET:
+        botocore.setLevel(logging.WARNING)
     root = logging.getLogger()
     if not _has_json_handler(root.handlers):
         handler = StderrHandler()
