@@ -5,25 +5,17 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from domain.shared import MAX_ID
-from entrypoints.http.schemas import Out
+from entrypoints.http.schemas import Id, Out
 
 OPEN_AND_CLOSED = ["waiting_for_participant", "waiting_for_trainer", "closed"]
 ALL_STATUSES = ["not_started", *OPEN_AND_CLOSED]
 
 
-class Int64(fields.Field):
-    """AlgoREA's int64 in a body: a JSON number or a decimal string (the front end sends both)."""
+class Int64(Id):
+    """AlgoREA's int64 in a body: a JSON number or a decimal string (the front end sends both);
+    the same rule as Parley's ids, with the backend's own message."""
 
     default_error_messages = {"invalid": "should be an int64"}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-            value = int(value)
-        if not isinstance(value, int) or not 1 <= value <= MAX_ID:
-            raise self.make_error("invalid")
-        return value
 
 
 class _Strict(Schema):
