@@ -20,39 +20,11 @@ from tests.unit.algorea.support import (
     identity_token,
     make_app,
     parley_user_token,
-    reset,
     thread_token,
 )
-from tests.unit.auth.keys import KeyFiles, rsa_key
-from tests.unit.fakes import FakeClock
+from tests.unit.auth.keys import rsa_key
 
 EXPIRED = NOW - timedelta(hours=3)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory) -> KeyFiles:
-    return KeyFiles.write(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture(scope="module")
-def module_clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture(scope="module")
-def app(keys, module_clock):
-    return make_app(keys, module_clock)
-
-
-@pytest.fixture
-def clock(app, module_clock):
-    reset(app, module_clock)
-    return module_clock
-
-
-@pytest.fixture
-def client(app, clock):
-    return app.test_client()
 
 
 def post(client, text: str, uuid: str, user: int = LEARNER, path: str = SLS, **claims):

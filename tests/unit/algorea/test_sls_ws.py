@@ -25,10 +25,9 @@ from tests.unit.algorea.support import (
     bearer,
     identity_token,
     make_app,
-    reset,
     thread_token,
 )
-from tests.unit.auth.keys import KeyFiles, rsa_key
+from tests.unit.auth.keys import rsa_key
 from tests.unit.fakes import FakeClock
 from tests.unit.ws.test_subscriptions import FakeSocket, wait_for
 
@@ -36,32 +35,6 @@ WS = "/sls/ws"
 UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
 START_MS = int(NOW.timestamp() * 1000)
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory) -> KeyFiles:
-    return KeyFiles.write(tmp_path_factory.mktemp("keys"))
-
-
-@pytest.fixture(scope="module")
-def module_clock():
-    return FakeClock(NOW)
-
-
-@pytest.fixture(scope="module")
-def app(keys, module_clock):
-    return make_app(keys, module_clock)
-
-
-@pytest.fixture
-def clock(app, module_clock):
-    reset(app, module_clock)
-    return module_clock
-
-
-@pytest.fixture
-def client(app, clock):
-    return app.test_client()
 
 
 class Socket:
