@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dependency_injector.wiring import Provide, inject
 
-from application.forum.deps import ForumDeps
 from application.forum.directory import Directory
 from entrypoints.http.algorea import errors
 from entrypoints.http.blueprint import Blueprint
@@ -42,11 +41,6 @@ events_bp = AlgoreaBlueprint(
     "algorea_events", __name__, public=True,
     description="AlgoREA backend's events (EventBridge envelopes), applied to the forum (docs/algorea.md)",
 )
-
-
-@inject
-def forum_deps(forum: ForumDeps = Provide["forum.deps"]) -> ForumDeps:
-    return forum
 
 
 @inject

@@ -25,9 +25,10 @@ from application.shared import Actor, Unauthenticated
 from domain.forum import events as ev
 from domain.forum.model import ThreadKey, ThreadStatus
 from entrypoints.http.algorea import schemas
-from entrypoints.http.algorea.blueprint import events_bp, events_token, forum_deps
+from entrypoints.http.algorea.blueprint import events_bp, events_token
 from entrypoints.http.algorea.errors import invalid_input
 from entrypoints.http.common import current_actor
+from entrypoints.http.forum.blueprint import forum_deps
 
 SUPPORTED_MAJOR_VERSION = 1
 EVENTS_CREDENTIALS = [{"algoreaEvents": []}, {"bearer": []}]

@@ -10,12 +10,14 @@ from flask import g, request
 from application.forum import threads
 from application.forum.directory import DirectoryItem, DirectoryUser
 from application.forum.threads import ThreadFilters, ThreadSelection, ThreadView
-from domain.forum.model import ThreadKey, ThreadStatus, ThreadUpdate
+from domain.forum.model import ThreadKey, ThreadStatus
 from domain.shared import DomainError, parse_id, rfc3339
 from entrypoints.http.algorea import schemas
-from entrypoints.http.algorea.blueprint import THREAD, bp, directory, forum_deps
+from entrypoints.http.algorea.blueprint import THREAD, bp, directory
 from entrypoints.http.algorea.errors import bad_request
 from entrypoints.http.arguments import check_before_refusing
+from entrypoints.http.forum.blueprint import forum_deps
+from entrypoints.http.forum.threads import may_update, thread_update_of
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
@@ -39,24 +41,13 @@ def get_thread(item_id: int, participant_id: int):
     }
 
 
-def _may_update(item_id: int, participant_id: int) -> None:
-    # As AlgoREA's backend: one who may not see the thread gets a 403 before any word on the body.
-    threads.check_may_update(forum_deps(), g.actor, ThreadKey(item_id, participant_id))
-
-
 @bp.put(THREAD)
-@check_before_refusing(_may_update)
+@check_before_refusing(may_update)  # as AlgoREA's backend: 403 before any word on the body
 @bp.arguments(schemas.AlgoreaThreadUpdate, example={"status": "waiting_for_trainer", "helper_group_id": "5"})
 @bp.response(200, schemas.AlgoreaUpdated)
 def update_thread(body: dict, item_id: int, participant_id: int):
     """Update a thread (AlgoREA's PUT …/thread): open, close, switch, count messages"""
-    update = ThreadUpdate(
-        status=ThreadStatus(body["status"]) if "status" in body else None,
-        helper_group_id=body.get("helper_group_id"),
-        message_count=body.get("message_count"),
-        message_count_increment=body.get("message_count_increment"),
-    )
-    threads.update_thread(forum_deps(), g.actor, ThreadKey(item_id, participant_id), update)
+    threads.update_thread(forum_deps(), g.actor, ThreadKey(item_id, participant_id), thread_update_of(body))
     return {"success": True, "message": "updated"}
 
 

@@ -42,24 +42,30 @@ def get_thread(item_id: int, participant_id: int):
     return render_thread(threads.get_thread(forum_deps(), g.actor, ThreadKey(item_id, participant_id)))
 
 
-def _may_update(item_id: int, participant_id: int) -> None:
+def may_update(item_id: int, participant_id: int) -> None:
     # AlgoREA's order (DESIGN.md §2.1): a user who may not read the thread learns nothing more
-    # than 403, not which of their fields were wrong (that would tell its status).
+    # than 403, not which of their fields were wrong (that would tell its status). The AlgoREA
+    # surface's PUT checks the same way.
     threads.check_may_update(forum_deps(), g.actor, ThreadKey(item_id, participant_id))
 
 
-@bp.put(THREAD)
-@check_before_refusing(_may_update)
-@bp.arguments(schemas.UpdateThreadBody, example={"status": "waiting_for_trainer", "helper_group_id": "5"})
-@bp.response(200, schemas.ThreadReply)
-def update_thread(body: dict, item_id: int, participant_id: int):
-    """Open, close or switch a thread; change its message count"""
-    update = ThreadUpdate(
+def thread_update_of(body: dict) -> ThreadUpdate:
+    """A PUT …/thread body (Parley's or AlgoREA's shape: the same fields) as the use case's update."""
+    return ThreadUpdate(
         status=ThreadStatus(body["status"]) if "status" in body else None,
         helper_group_id=body.get("helper_group_id"),
         message_count=body.get("message_count"),
         message_count_increment=body.get("message_count_increment"),
     )
+
+
+@bp.put(THREAD)
+@check_before_refusing(may_update)
+@bp.arguments(schemas.UpdateThreadBody, example={"status": "waiting_for_trainer", "helper_group_id": "5"})
+@bp.response(200, schemas.ThreadReply)
+def update_thread(body: dict, item_id: int, participant_id: int):
+    """Open, close or switch a thread; change its message count"""
+    update = thread_update_of(body)
     view = threads.update_thread(forum_deps(), g.actor, ThreadKey(item_id, participant_id), update)
     return updated(render_thread(view))
 
