@@ -3,10 +3,8 @@ mounted at PARLEY_ALGOREA_SLS_PREFIX by create_app."""
 
 from __future__ import annotations
 
-from dependency_injector.wiring import Provide, inject
 from flask import Blueprint, Response, g, request
 
-from application.forum.deps import ForumDeps
 from entrypoints.http.common import current_actor
 from entrypoints.http.sls import errors
 
@@ -35,8 +33,3 @@ def authenticate() -> None:
 def allow_other_origins(response: Response) -> Response:
     response.headers.update(CORS_HEADERS)
     return response
-
-
-@inject
-def forum_deps(forum: ForumDeps = Provide["forum.deps"]) -> ForumDeps:
-    return forum

@@ -8,8 +8,9 @@ from flask import jsonify, request
 
 from application.forum import follows, messages
 from domain.shared import InvalidRequest
+from entrypoints.http.forum.blueprint import forum_deps
 from entrypoints.http.sls import shapes
-from entrypoints.http.sls.blueprint import bp, forum_deps
+from entrypoints.http.sls.blueprint import bp
 from entrypoints.http.sls.credentials import identity_token, route_thread, thread_token_for
 
 THREAD = "/forum/thread/<item_id>/<participant_id>"

@@ -7,8 +7,9 @@ import contextlib
 from application.delivery.notifications import NOTIFICATION_ID_CHARS
 from application.forum import notifications
 from domain.shared import InvalidRequest, NotFound
+from entrypoints.http.forum.blueprint import forum_deps
 from entrypoints.http.sls import shapes
-from entrypoints.http.sls.blueprint import bp, forum_deps
+from entrypoints.http.sls.blueprint import bp
 from entrypoints.http.sls.credentials import identity_token
 from entrypoints.http.sls.forum import deleted, reply_json
 
